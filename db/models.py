@@ -1,0 +1,314 @@
+"""SQLModel tables for the whole domain.
+
+Ladder per entity, after the FastAPI template: ``XBase`` (shared fields),
+``X(XBase, table=True)`` (the table). Create/update payloads are plain keyword
+arguments of the CRUD functions in :mod:`db.crud`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Timezone-aware current time in UTC."""
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------- enums
+class Role(StrEnum):
+    """What a user may do; each role includes the ones above it."""
+
+    EDITOR = "editor"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+
+class SourceStatus(StrEnum):
+    """Lifecycle of an uploaded source."""
+
+    PENDING = "pending"
+    INGESTING = "ingesting"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class RunStatus(StrEnum):
+    """Lifecycle of a plan/write run."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class RunKind(StrEnum):
+    """What a run does."""
+
+    PLAN = "plan"
+    WRITE = "write"
+    PLAN_AND_WRITE = "plan_and_write"
+    REGENERATE_SECTION = "regenerate_section"
+    TRY_MODEL = "try_model"
+
+
+class PlanStatus(StrEnum):
+    """Whether the editor has approved a blueprint for writing."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+
+
+class DraftStatus(StrEnum):
+    """Review workflow statuses of a draft."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+    EXPORTED = "exported"
+    PUBLISHED = "published"
+
+
+class RevisionOrigin(StrEnum):
+    """How a revision came to be."""
+
+    GENERATED = "generated"
+    EDITED = "edited"
+    RESTORED = "restored"
+    CONFLICT = "conflict"
+
+
+class ReviewEventKind(StrEnum):
+    """Kinds of entries on a draft's timeline."""
+
+    CREATED = "created"
+    COMMENT = "comment"
+    STATUS_CHANGE = "status_change"
+    EXPORT = "export"
+    PUBLISH = "publish"
+
+
+class CallStatus(StrEnum):
+    """Outcome of one model call."""
+
+    OK = "ok"
+    ERROR = "error"
+
+
+# --------------------------------------------------------------------------- users
+class UserBase(SQLModel):
+    username: str = Field(index=True, unique=True, max_length=64)
+    role: Role = Field(default=Role.EDITOR)
+    disabled: bool = False
+
+
+class User(UserBase, table=True):
+    """A person who logs in; the password is only ever stored as an argon2 hash."""
+
+    __tablename__ = "user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    password_hash: str
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    last_login_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# --------------------------------------------------------------------------- sources
+class CollectionBase(SQLModel):
+    name: str = Field(index=True, unique=True, max_length=200)
+    description: str = ""
+
+
+class SourceCollection(CollectionBase, table=True):
+    """A named set of sources (one per topic or client), mapped to one Chroma collection."""
+
+    __tablename__ = "source_collection"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chroma_name: str = Field(unique=True, max_length=512)
+    created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SourceBase(SQLModel):
+    name: str = Field(max_length=512)
+    kind: str = Field(max_length=16)  # md, txt, pdf, html, docx, paste
+    size_bytes: int = 0
+
+
+class Source(SourceBase, table=True):
+    """One uploaded document; its chunks live in Chroma under ``source_key``."""
+
+    __tablename__ = "source"
+    __table_args__ = (UniqueConstraint("collection_id", "name", name="uq_source_collection_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    collection_id: int = Field(foreign_key="source_collection.id", index=True, ondelete="CASCADE")
+    source_key: str = Field(unique=True, max_length=64)  # the record manager's source id
+    content_hash: str = Field(default="", max_length=64)
+    status: SourceStatus = Field(default=SourceStatus.PENDING, index=True)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    chunk_count: int = 0
+    page_count: int | None = None
+    added_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+# --------------------------------------------------------------------------- runs and plans
+class Run(SQLModel, table=True):
+    """One execution of the chain (plan, write, both, or a section regeneration)."""
+
+    __tablename__ = "run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: RunKind = Field(index=True)
+    status: RunStatus = Field(default=RunStatus.RUNNING, index=True)
+    collection_id: int | None = Field(default=None, foreign_key="source_collection.id", ondelete="SET NULL")
+    plan_id: int | None = Field(default=None, foreign_key="plan.id", ondelete="SET NULL")
+    draft_id: int | None = Field(default=None, foreign_key="draft.id", ondelete="SET NULL")
+    topic: str = ""
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    # Resumable progress: stage name plus whatever the stage saved (e.g. finished sections).
+    stage: str | None = None
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    started_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    started_at: datetime = Field(default_factory=utcnow, index=True)
+    finished_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+
+
+class Plan(SQLModel, table=True):
+    """A research result and content blueprint, editable until approved."""
+
+    __tablename__ = "plan"
+
+    id: int | None = Field(default=None, primary_key=True)
+    collection_id: int | None = Field(default=None, foreign_key="source_collection.id", ondelete="SET NULL")
+    topic: str
+    audience: str = ""
+    tone: str = ""
+    target_words: int = 1500
+    questions: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    evidence: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    blueprint: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    is_fallback: bool = False
+    status: PlanStatus = Field(default=PlanStatus.DRAFT)
+    created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+# --------------------------------------------------------------------------- drafts
+class Draft(SQLModel, table=True):
+    """A post under editing; its text lives in :class:`Revision` rows.
+
+    ``version`` is the optimistic-concurrency counter: it equals the number of the
+    current revision, and a save must name the version it was based on. The run
+    that produced a plan or draft points at them (``Run.plan_id``/``Run.draft_id``).
+    """
+
+    __tablename__ = "draft"
+    __table_args__ = (Index("ix_draft_status_updated", "status", "updated_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(default="", max_length=256, index=True)
+    status: DraftStatus = Field(default=DraftStatus.DRAFT, index=True)
+    collection_id: int | None = Field(default=None, foreign_key="source_collection.id", ondelete="SET NULL", index=True)
+    plan_id: int | None = Field(default=None, foreign_key="plan.id", ondelete="SET NULL")
+    author_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL", index=True)
+    version: int = 0
+    word_count: int = 0
+    devto_id: int | None = None
+    devto_url: str | None = None
+    exported_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Revision(SQLModel, table=True):
+    """An immutable snapshot of a draft's front matter and Markdown body."""
+
+    __tablename__ = "revision"
+    __table_args__ = (UniqueConstraint("draft_id", "number", name="uq_revision_draft_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    draft_id: int = Field(foreign_key="draft.id", index=True, ondelete="CASCADE")
+    number: int
+    front_matter: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    body: str = Field(default="", sa_column=Column(Text, nullable=False))
+    origin: RevisionOrigin = Field(default=RevisionOrigin.EDITED)
+    base_number: int | None = None  # the revision the author started from
+    note: str = ""
+    word_count: int = 0
+    author_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReviewEvent(SQLModel, table=True):
+    """One entry of a draft's timeline: creation, comment, status change, export, publish."""
+
+    __tablename__ = "review_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    draft_id: int = Field(foreign_key="draft.id", index=True, ondelete="CASCADE")
+    revision_id: int | None = Field(default=None, foreign_key="revision.id", ondelete="SET NULL")
+    actor_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    kind: ReviewEventKind
+    from_status: DraftStatus | None = None
+    to_status: DraftStatus | None = None
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+# --------------------------------------------------------------------------- usage
+class LLMCall(SQLModel, table=True):
+    """One model call with its token usage and latency (the token ledger)."""
+
+    __tablename__ = "llm_call"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int | None = Field(default=None, foreign_key="run.id", index=True, ondelete="SET NULL")
+    draft_id: int | None = Field(default=None, foreign_key="draft.id", index=True, ondelete="SET NULL")
+    collection_id: int | None = Field(default=None, foreign_key="source_collection.id", ondelete="SET NULL")
+    stage: str = Field(default="", max_length=64, index=True)  # research, plan, repair, section 3, ...
+    backend: str = Field(default="", max_length=32)
+    model: str = Field(default="", max_length=256, index=True)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_prompt_tokens: int = 0
+    total_tokens: int = 0
+    latency_ms: int = 0
+    status: CallStatus = Field(default=CallStatus.OK)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ModelPrice(SQLModel, table=True):
+    """Price per million tokens for a model name, used for cost estimates (local models: 0)."""
+
+    __tablename__ = "model_price"
+
+    id: int | None = Field(default=None, primary_key=True)
+    model: str = Field(unique=True, max_length=256)
+    prompt_per_million: float = 0.0
+    completion_per_million: float = 0.0
+
+
+class AppSetting(SQLModel, table=True):
+    """Runtime settings changed from the Settings page (overrides of the environment defaults)."""
+
+    __tablename__ = "app_setting"
+
+    key: str = Field(primary_key=True, max_length=128)
+    value: Any = Field(default=None, sa_column=Column(JSON))
+    updated_at: datetime = Field(default_factory=utcnow)

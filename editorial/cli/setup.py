@@ -1,0 +1,49 @@
+"""``doctor`` and ``init``: check and prepare an installation."""
+
+from __future__ import annotations
+
+import argparse
+
+from editorial.doctor import run_checks
+from editorial.settings import get_settings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``doctor`` and ``init`` commands."""
+    doctor = subparsers.add_parser("doctor", help="check the installation, one line per check")
+    doctor.add_argument("--repair", action="store_true", help="also fix what can be fixed (migrations, mismatches)")
+    doctor.add_argument("--no-models", action="store_true", help="skip loading the chat models")
+    doctor.set_defaults(handler=doctor_command)
+
+    init = subparsers.add_parser("init", help="prepare the data folder, database, Chroma and model checkpoint")
+    init.add_argument("--skip-models", action="store_true", help="do not convert the embedded model now")
+    init.set_defaults(handler=init_command)
+
+
+def doctor_command(args: argparse.Namespace) -> int:
+    """Print one line per check; exit 1 if any failed."""
+    results = run_checks(get_settings(), repair=args.repair, models=not args.no_models)
+    for result in results:
+        print(f"{'ok  ' if result.ok else 'FAIL'} {result.name}: {result.message}", flush=True)
+    failed = [r for r in results if not r.ok]
+    print(f"{len(results) - len(failed)} ok, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def init_command(args: argparse.Namespace) -> int:
+    """Create the data folder, migrate the database, open Chroma and convert the embedded model once."""
+    from editorial.datastore import open_database
+    from editorial.vectorstore import chroma_location, get_chroma_client
+
+    settings = get_settings()
+    open_database(settings)
+    print(f"database ready: {settings.resolved_database_url}")
+    get_chroma_client(settings)
+    print(f"chroma ready: {chroma_location(settings)}")
+    if not args.skip_models:
+        from editorial.llm import spec_for
+        from editorial.llm.embedded import ensure_embedded_checkpoint
+
+        if any(spec_for(settings, role).backend == "embedded" for role in ("default", "planner", "writer")):
+            print(f"embedded model ready: {ensure_embedded_checkpoint(settings)}", flush=True)
+    return 0

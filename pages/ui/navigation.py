@@ -1,0 +1,32 @@
+"""The app's pages in one list: ``streamlit_app.py`` builds the navigation from it, the home page links to it.
+
+Each capability registers its page here once it works; never list a page that does not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page of the app."""
+
+    path: str
+    title: str
+    icon: str
+    section: str
+    blurb: str
+    default: bool = False
+
+
+PAGES: list[PageSpec] = [
+    PageSpec("pages/home.py", "Home", ":material/home:", "Desk", "What Editorial Desk does, at a glance.", default=True),
+    PageSpec(
+        "pages/settings.py",
+        "Settings",
+        ":material/settings:",
+        "Admin",
+        "Models and where they load from, data locations, database and Chroma status; try the model.",
+    ),
+]

@@ -1,0 +1,22 @@
+"""Session-state keys in one place, and small accessors."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+
+class Keys:
+    """Names of ``st.session_state`` entries shared between pages."""
+
+    USER_ID = "user_id"
+    USERNAME = "username"
+    ROLE = "role"
+    COLLECTION_ID = "collection_id"
+    DRAFT_ID = "draft_id"
+    PLAN_ID = "plan_id"
+    RUN_ID = "run_id"
+
+
+def current_user_id() -> int | None:
+    """The logged-in user's id, or None."""
+    return st.session_state.get(Keys.USER_ID)

@@ -1,0 +1,66 @@
+"""Shared fixtures: every test gets its own data folder; fakes for fast unit tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from editorial import settings as settings_module
+from editorial import vectorstore
+from editorial.datastore import forget_migrations
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point the data folder at a temp dir; share the converted model cache when the harness gives one."""
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("EDITORIAL_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("EDITORIAL_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cache = os.environ.get("EDITORIAL_TEST_MODEL_CACHE")
+    monkeypatch.setenv("EDITORIAL_MODEL_CACHE_DIR", cache or str(tmp_path / "models"))
+    monkeypatch.chdir(tmp_path)  # no stray .env from the repo
+    settings_module.get_settings.cache_clear()
+    forget_migrations()
+    vectorstore._clients.clear()
+    yield data_dir
+    settings_module.get_settings.cache_clear()
+    vectorstore._clients.clear()
+
+
+@pytest.fixture
+def settings(isolated_data_dir: Path) -> settings_module.Settings:
+    """Settings for the isolated data folder."""
+    return settings_module.get_settings()
+
+
+@pytest.fixture
+def engine(settings: settings_module.Settings) -> Engine:
+    """A migrated SQLite database file in the temp data folder."""
+    from editorial.datastore import open_database
+
+    return open_database(settings)
+
+
+@pytest.fixture
+def session(engine: Engine):
+    """A session on the migrated temp database (committed on exit)."""
+    from db.session import session_scope
+
+    with session_scope(engine) as db_session:
+        yield db_session
+
+
+@pytest.fixture
+def fake_embeddings():
+    """LangChain's deterministic fake embeddings (fast unit tests only)."""
+    from langchain_core.embeddings import DeterministicFakeEmbedding
+
+    return DeterministicFakeEmbedding(size=64)
