@@ -9,13 +9,13 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export ANONYMIZED_TELEMETRY ?= False
 
-.PHONY: run test lint format bench setup data clean-data
+.PHONY: run test lint format bench setup data clean-data chromium
 
 run: data
 	$(PY) -m streamlit run streamlit_app.py --server.headless true --server.address 127.0.0.1 \
 		--server.port $(PORT) --browser.gatherUsageStats false --server.fileWatcherType none
 
-test: data
+test: data chromium
 	EDITORIAL_TEST_MODEL_CACHE=$(CURDIR)/data/models $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
@@ -41,6 +41,10 @@ $(STAMP): requirements.txt Makefile
 # The data folder: migrated database, Chroma folder, converted embedded model (once).
 data: setup
 	$(PY) -m editorial init
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 clean-data:
 	rm -rf data
