@@ -1,0 +1,379 @@
+"""Drafts and revisions: create, save with optimistic concurrency, restore.
+
+``Draft.version`` is the number of the revision the draft currently shows. A save names the
+version it started from; if someone saved in between, the save is refused with
+:class:`DraftConflict` and the refused text is kept as a ``conflict`` revision (committed, so
+it survives the exception) for the editor to merge. Nothing saved is ever overwritten.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from sqlalchemy import update
+from sqlmodel import Session
+
+from db.crud.drafts import current_revision, get_draft, get_revision, next_revision_number
+from db.crud.reviews import DraftNotFound, add_event, load_draft
+from db.models import Draft, DraftStatus, ReviewEventKind, Revision, RevisionOrigin, User, utcnow
+from editorial.errors import EditorialError
+from editorial.frontmatter import normalize_front_matter
+from editorial.workflow import REOPENED_BY_EDIT, Action, require, require_transition
+
+WORDS_PER_MINUTE = 265
+_WORD_RE = re.compile(r"[0-9A-Za-zÀ-ÖØ-öø-ɏЀ-ӿ]+(?:['’.-][0-9A-Za-zÀ-ÖØ-öø-ɏЀ-ӿ]+)*")
+
+__all__ = [
+    "DraftConflict",
+    "DraftNotFound",
+    "count_words",
+    "create_draft",
+    "create_generated_draft",
+    "read_time_minutes",
+    "restore_revision",
+    "save_revision",
+]
+
+
+class DraftConflict(EditorialError):
+    """A save based on an outdated revision; the refused text was kept as a conflict revision.
+
+    Attributes:
+        draft_id: The draft.
+        base_version: The revision the refused save started from.
+        current_version: The draft's current revision number.
+        conflict_revision_id: Id of the revision holding the refused text.
+        conflict_revision_number: Its number, to show and to diff against.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        draft_id: int,
+        base_version: int,
+        current_version: int,
+        conflict_revision_id: int,
+        conflict_revision_number: int,
+    ) -> None:
+        super().__init__(message)
+        self.draft_id = draft_id
+        self.base_version = base_version
+        self.current_version = current_version
+        self.conflict_revision_id = conflict_revision_id
+        self.conflict_revision_number = conflict_revision_number
+
+
+def count_words(body: str) -> int:
+    """Words in a Markdown body (letters/digits runs; punctuation and markup are not words)."""
+    return len(_WORD_RE.findall(body))
+
+
+def read_time_minutes(words: int) -> int:
+    """Reading time in whole minutes at 265 words per minute (at least 1 for a non-empty post)."""
+    return max(1, math.ceil(words / WORDS_PER_MINUTE)) if words else 0
+
+
+def _actor(session: Session, user_id: int | None, action: Action) -> User | None:
+    """The acting user, checked for ``action``; None for system actions (no user)."""
+    if user_id is None:
+        return None
+    return require(session.get(User, user_id), action)
+
+
+def _title_of(front_matter: dict, fallback: str = "") -> str:
+    title = front_matter.get("title")
+    return (title.strip() if isinstance(title, str) else "") or fallback
+
+
+def _new_draft(
+    *,
+    session: Session,
+    title: str,
+    front_matter: dict,
+    body: str,
+    author_id: int | None,
+    collection_id: int | None,
+    plan_id: int | None,
+    origin: RevisionOrigin,
+    note: str,
+) -> Draft:
+    front_matter = normalize_front_matter(front_matter)
+    front_matter.setdefault("title", title.strip())
+    front_matter.setdefault("published", False)
+    words = count_words(body)
+    draft = Draft(
+        title=_title_of(front_matter, title)[:256],
+        status=DraftStatus.DRAFT,
+        collection_id=collection_id,
+        plan_id=plan_id,
+        author_id=author_id,
+        version=1,
+        word_count=words,
+    )
+    session.add(draft)
+    session.flush()
+    revision = Revision(
+        draft_id=draft.id,
+        number=1,
+        front_matter=front_matter,
+        body=body,
+        origin=origin,
+        note=note.strip(),
+        word_count=words,
+        author_id=author_id,
+    )
+    session.add(revision)
+    session.flush()
+    add_event(
+        session=session,
+        draft_id=draft.id,
+        kind=ReviewEventKind.CREATED,
+        actor_id=author_id,
+        note=note.strip(),
+        to_status=DraftStatus.DRAFT,
+        revision_id=revision.id,
+    )
+    return draft
+
+
+def create_generated_draft(
+    *,
+    session: Session,
+    title: str,
+    front_matter: dict,
+    body: str,
+    author_id: int | None,
+    collection_id: int | None,
+    plan_id: int | None,
+    note: str = "",
+) -> Draft:
+    """A new draft (status draft) with revision 1 (origin generated) and a CREATED timeline event.
+
+    Args:
+        session: Database session (the caller commits).
+        title: The post title; used when ``front_matter`` has none.
+        front_matter: dev.to front matter (normalized; unknown keys are dropped).
+        body: The Markdown body.
+        author_id: The user who ran the chain, or None.
+        collection_id: The source collection the post is grounded in.
+        plan_id: The plan it was written from.
+        note: Shown on revision 1 and the timeline.
+
+    Raises:
+        PermissionDenied: ``author_id`` names a disabled account.
+    """
+    _actor(session, author_id, Action.CREATE_DRAFT)
+    return _new_draft(
+        session=session,
+        title=title,
+        front_matter=front_matter,
+        body=body,
+        author_id=author_id,
+        collection_id=collection_id,
+        plan_id=plan_id,
+        origin=RevisionOrigin.GENERATED,
+        note=note,
+    )
+
+
+def create_draft(
+    *,
+    session: Session,
+    actor_id: int,
+    title: str = "",
+    front_matter: dict | None = None,
+    body: str = "",
+    collection_id: int | None = None,
+    note: str = "",
+) -> Draft:
+    """A draft written by hand (revision 1, origin edited).
+
+    Raises:
+        PermissionDenied: The actor may not create drafts.
+    """
+    _actor(session, actor_id, Action.CREATE_DRAFT)
+    return _new_draft(
+        session=session,
+        title=title or "Untitled",
+        front_matter=front_matter or {},
+        body=body,
+        author_id=actor_id,
+        collection_id=collection_id,
+        plan_id=None,
+        origin=RevisionOrigin.EDITED,
+        note=note,
+    )
+
+
+def _keep_conflict(
+    session: Session,
+    *,
+    draft_id: int,
+    base_version: int,
+    front_matter: dict,
+    body: str,
+    author_id: int | None,
+    note: str,
+) -> DraftConflict:
+    """Store the refused text as a conflict revision, commit it, and build the exception."""
+    draft = load_draft(session=session, draft_id=draft_id)
+    number = next_revision_number(session=session, draft_id=draft_id)
+    kept = Revision(
+        draft_id=draft_id,
+        number=number,
+        front_matter=front_matter,
+        body=body,
+        origin=RevisionOrigin.CONFLICT,
+        base_number=base_version,
+        note=(note.strip() + " " if note.strip() else "") + f"(refused: based on revision {base_version})",
+        word_count=count_words(body),
+        author_id=author_id,
+    )
+    session.add(kept)
+    session.flush()
+    current = current_revision(session=session, draft=draft)
+    who = ""
+    if current is not None and current.author_id is not None:
+        author = session.get(User, current.author_id)
+        who = f" by {author.username}" if author else ""
+    when = f" at {current.created_at:%Y-%m-%d %H:%M} UTC" if current is not None else ""
+    conflict = DraftConflict(
+        f"Draft {draft_id} changed while you were editing: revision {draft.version}{who}{when} replaced "
+        f"revision {base_version} you started from. Your text was kept as conflict revision {number}; "
+        "compare it with the current text and merge.",
+        draft_id=draft_id,
+        base_version=base_version,
+        current_version=draft.version,
+        conflict_revision_id=kept.id,
+        conflict_revision_number=number,
+    )
+    session.commit()  # the refused text must survive the exception the caller's scope will roll back on
+    return conflict
+
+
+def save_revision(
+    *,
+    session: Session,
+    draft_id: int,
+    base_version: int,
+    front_matter: dict,
+    body: str,
+    author_id: int | None,
+    origin: RevisionOrigin = RevisionOrigin.EDITED,
+    note: str = "",
+) -> Revision:
+    """Save a new revision of a draft if nobody saved since ``base_version``.
+
+    The draft row is updated with a conditional ``UPDATE … WHERE version = base_version``, so two
+    concurrent saves on the same base cannot both win. Saving an approved, exported or published
+    draft sends it back to review (recorded on the timeline). Saving text identical to the current
+    revision creates nothing and returns the current revision.
+
+    Args:
+        session: Database session (the caller commits on success).
+        draft_id: The draft.
+        base_version: The revision number the editor started from.
+        front_matter: dev.to front matter (normalized before storing).
+        body: The Markdown body.
+        author_id: The saving user (checked for the edit permission), or None for the system.
+        origin: ``edited`` or ``restored`` (``generated`` for the chain).
+        note: Optional note shown in the history.
+
+    Returns:
+        The new revision.
+
+    Raises:
+        DraftConflict: ``base_version`` is outdated; the text is kept as a conflict revision.
+        DraftNotFound: No such draft.
+        PermissionDenied: The author may not edit drafts.
+    """
+    actor = _actor(session, author_id, Action.EDIT_DRAFT)
+    front_matter = normalize_front_matter(front_matter)
+    draft = load_draft(session=session, draft_id=draft_id)
+    if draft.version == base_version:
+        current = current_revision(session=session, draft=draft)
+        if current is not None and current.body == body and current.front_matter == front_matter:
+            return current
+    now = utcnow()
+    claimed = session.execute(
+        update(Draft)
+        .where(Draft.id == draft_id, Draft.version == base_version)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise _keep_conflict(
+            session,
+            draft_id=draft_id,
+            base_version=base_version,
+            front_matter=front_matter,
+            body=body,
+            author_id=author_id,
+            note=note,
+        )
+    # The row is ours until commit: numbering below cannot race another save of this draft.
+    draft = load_draft(session=session, draft_id=draft_id)
+    number = next_revision_number(session=session, draft_id=draft_id)
+    words = count_words(body)
+    revision = Revision(
+        draft_id=draft_id,
+        number=number,
+        front_matter=front_matter,
+        body=body,
+        origin=origin,
+        base_number=base_version,
+        note=note.strip(),
+        word_count=words,
+        author_id=author_id,
+        created_at=now,
+    )
+    session.add(revision)
+    previous_status = DraftStatus(draft.status)
+    draft.version = number
+    draft.word_count = words
+    draft.title = _title_of(front_matter, draft.title)[:256]
+    draft.updated_at = now
+    if previous_status in REOPENED_BY_EDIT:
+        if actor is not None:
+            require_transition(actor, previous_status, DraftStatus.IN_REVIEW)
+        draft.status = DraftStatus.IN_REVIEW
+    session.add(draft)
+    session.flush()
+    if previous_status in REOPENED_BY_EDIT:
+        add_event(
+            session=session,
+            draft_id=draft_id,
+            kind=ReviewEventKind.STATUS_CHANGE,
+            actor_id=author_id,
+            note="Edited after approval: needs a new review.",
+            from_status=previous_status,
+            to_status=DraftStatus.IN_REVIEW,
+            revision_id=revision.id,
+        )
+    return revision
+
+
+def restore_revision(
+    *, session: Session, draft_id: int, number: int, base_version: int, author_id: int | None, note: str = ""
+) -> Revision:
+    """Make an old revision current again, as a new revision with origin ``restored``.
+
+    Raises:
+        DraftConflict: Someone saved since ``base_version``.
+        DraftNotFound: No such draft or revision.
+    """
+    old = get_revision(session=session, draft_id=draft_id, number=number)
+    if old is None or get_draft(session=session, draft_id=draft_id) is None:
+        raise DraftNotFound(f"Draft {draft_id} has no revision {number}.")
+    return save_revision(
+        session=session,
+        draft_id=draft_id,
+        base_version=base_version,
+        front_matter=dict(old.front_matter),
+        body=old.body,
+        author_id=author_id,
+        origin=RevisionOrigin.RESTORED,
+        note=note.strip() or f"Restored revision {number}.",
+    )
