@@ -17,6 +17,7 @@ from sqlmodel import Session
 from db.crud import users as users_crud
 from db.models import Role, User, utcnow
 from editorial.errors import EditorialError
+from editorial.workflow import Action, require
 
 FREE_ATTEMPTS = 3
 MAX_LOCK_SECONDS = 300
@@ -143,6 +144,8 @@ def add_user(
         PermissionDenied: ``actor`` may not manage users.
         UserError: Name taken, or a first account that is not an admin.
     """
+    if users_crud.count_users(session=session) > 0:
+        require(actor, Action.MANAGE_USERS)
     name = validate_username(username)
     validate_password(password, name)
     return users_crud.create_user(

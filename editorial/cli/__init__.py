@@ -14,6 +14,10 @@ from editorial.errors import EditorialError
 
 COMMAND_MODULES = [
     "editorial.cli.setup",
+    "editorial.cli.users",
+    "editorial.cli.drafts",
+    "editorial.cli.review",
+    "editorial.cli.export",
 ]
 
 
