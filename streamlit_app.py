@@ -3,8 +3,7 @@
 import streamlit as st
 
 from editorial.errors import EditorialError
-from pages.ui import resources
-from pages.ui.navigation import PAGES
+from pages.ui import auth, resources
 
 st.set_page_config(page_title="Editorial Desk", page_icon=":material/edit_note:", layout="wide")
 
@@ -14,9 +13,13 @@ except EditorialError as exc:
     resources.show_error(exc)
     st.stop()
 
-sections: dict[str, list] = {}
-for spec in PAGES:
-    page = st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default)
-    sections.setdefault(spec.section, []).append(page)
+user = auth.current_user()
+if user is None:  # every page but login needs a session
+    st.navigation([st.Page(auth.LOGIN_PAGE, title="Log in", icon=":material/login:", default=True)]).run()
+    st.stop()
 
-st.navigation(sections).run()
+auth.sidebar_account(user)
+sections, specs = auth.page_objects(user.role)
+page = st.navigation(sections)
+auth.refuse_if_forbidden(user, specs.get(page.url_path))
+page.run()

@@ -21,12 +21,42 @@ class PageSpec:
 
 
 PAGES: list[PageSpec] = [
-    PageSpec("pages/home.py", "Home", ":material/home:", "Desk", "What Editorial Desk does, at a glance.", default=True),
+    PageSpec(
+        "pages/home.py", "Home", ":material/home:", "Desk", "What Editorial Desk does, at a glance.", default=True
+    ),
     PageSpec(
         "pages/settings.py",
         "Settings",
         ":material/settings:",
         "Admin",
         "Models and where they load from, data locations, database and Chroma status; try the model.",
+    ),
+    PageSpec(
+        "pages/drafts.py",
+        "Drafts",
+        ":material/article:",
+        "Desk",
+        "Every draft with its status, author and last change; filter, open, start a new one, zip approved posts.",
+    ),
+    PageSpec(
+        "pages/editor.py",
+        "Editor",
+        ":material/edit_note:",
+        "Desk",
+        "Markdown with a live preview, dev.to front matter, revisions and diffs, timeline, export and dev.to.",
+    ),
+    PageSpec(
+        "pages/review.py",
+        "Review",
+        ":material/fact_check:",
+        "Desk",
+        "Drafts waiting for review: read-only preview, approve or request changes (reviewers and admins).",
+    ),
+    PageSpec(
+        "pages/users.py",
+        "Users",
+        ":material/group:",
+        "Admin",
+        "Accounts and roles, and the dev.to API key (admins).",
     ),
 ]

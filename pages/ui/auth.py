@@ -1,0 +1,113 @@
+"""The login gate: who is logged in, which pages their role may open, log in and out.
+
+The session holds only the user id (plus name and role for display); every run re-reads the
+account, so a disabled user or a changed role takes effect at once.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from db.crud.users import get_user
+from db.models import Role, User
+from db.session import session_scope
+from editorial.workflow import Action, can
+from pages.ui import resources
+from pages.ui.navigation import PAGES, PageSpec
+from pages.ui.state import Keys
+
+LOGIN_PAGE = "pages/login.py"
+
+PAGE_ACTIONS: dict[str, Action] = {
+    "pages/review.py": Action.APPROVE,
+    "pages/users.py": Action.MANAGE_USERS,
+    "pages/settings.py": Action.MANAGE_SETTINGS,
+}
+"""Pages that need more than a login, and the action that opens them."""
+
+ROLE_NAMES = {Role.EDITOR: "an editor", Role.REVIEWER: "a reviewer", Role.ADMIN: "an admin"}
+
+
+def log_in(user: User) -> None:
+    """Remember ``user`` in this browser session."""
+    st.session_state[Keys.USER_ID] = user.id
+    st.session_state[Keys.USERNAME] = user.username
+    st.session_state[Keys.ROLE] = Role(user.role).value
+
+
+def log_out() -> None:
+    """Forget the logged-in user and everything the pages kept for them."""
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+
+
+def current_user() -> User | None:
+    """The logged-in, active user, re-read from the database; None (and the session cleared) otherwise."""
+    user_id = st.session_state.get(Keys.USER_ID)
+    if user_id is None:
+        return None
+    with session_scope(resources.engine()) as session:
+        user = get_user(session=session, user_id=user_id)
+    if user is None or user.disabled:
+        log_out()
+        return None
+    st.session_state[Keys.USERNAME] = user.username
+    st.session_state[Keys.ROLE] = Role(user.role).value
+    return user
+
+
+def may_open(role: Role | str, path: str) -> bool:
+    """Whether ``role`` may open the page at ``path``."""
+    action = PAGE_ACTIONS.get(path)
+    return action is None or can(role, action)
+
+
+def page_objects(role: Role | str) -> tuple[dict[str, list], dict[str, PageSpec]]:
+    """``st.Page`` objects by section, pages the role may not open hidden from the menu, and spec by URL path."""
+    sections: dict[str, list] = {}
+    by_url: dict[str, PageSpec] = {}
+    for spec in PAGES:
+        visible = may_open(role, spec.path)
+        page = st.Page(
+            spec.path,
+            title=spec.title,
+            icon=spec.icon,
+            default=spec.default,
+            visibility="visible" if visible else "hidden",
+        )
+        sections.setdefault(spec.section, []).append(page)
+        by_url[page.url_path] = spec
+    return sections, by_url
+
+
+def refuse_if_forbidden(user: User, spec: PageSpec | None) -> None:
+    """Stop the run with one line when ``user`` may not open the page (e.g. an editor typing an admin URL)."""
+    if spec is not None and not may_open(user.role, spec.path):
+        action = PAGE_ACTIONS[spec.path]
+        st.error(
+            f"{spec.title} is not available to you: {user.username} is {ROLE_NAMES[Role(user.role)]} "
+            f"and may not {action}.",
+            icon=":material/block:",
+        )
+        st.stop()
+
+
+def require(action: Action = Action.VIEW) -> User:
+    """At the top of a page: the logged-in user if their role grants ``action``, else stop the page."""
+    user = current_user()
+    if user is None:
+        st.warning("Please log in.", icon=":material/login:")
+        st.stop()
+    if not can(user.role, action):
+        st.error(f"{user.username} is {ROLE_NAMES[Role(user.role)]} and may not {action}.", icon=":material/block:")
+        st.stop()
+    return user
+
+
+def sidebar_account(user: User) -> None:
+    """Who is logged in, and the log-out button."""
+    with st.sidebar:
+        st.caption(f"Logged in as **{user.username}** ({Role(user.role).value})")
+        if st.button("Log out", icon=":material/logout:", key="logout"):
+            log_out()
+            st.rerun()
