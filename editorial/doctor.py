@@ -110,6 +110,16 @@ CHECKS: list[Check] = [check_versions, check_data_dir, check_database, check_chr
 """Checks run in order; later capabilities append their own (e.g. source/Chroma consistency)."""
 
 
+def check_sources(settings: Settings, repair: bool) -> CheckResult:
+    """Source rows, Chroma chunks and the ingest record manager agree (``repair`` reconciles them)."""
+    from editorial.ingest.consistency import check_sources as check
+
+    return check(settings, repair)
+
+
+CHECKS.append(check_sources)
+
+
 def run_checks(settings: Settings, *, repair: bool = False, models: bool = True) -> list[CheckResult]:
     """Run every check; an exception becomes a failed check with a one-line message."""
     checks = list(CHECKS) + (model_checks(settings) if models else [])

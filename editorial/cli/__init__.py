@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "editorial.cli.drafts",
     "editorial.cli.review",
     "editorial.cli.export",
+    "editorial.cli.sources",
 ]
 
 

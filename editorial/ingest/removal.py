@@ -1,0 +1,43 @@
+"""Delete a source: its chunks from Chroma, its records from the record manager, its stored original, its row."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from db.crud import sources as crud
+from db.models import SourceStatus
+from db.session import session_scope
+from editorial.ingest import records, storage
+from editorial.ingest.errors import SourceBusy, SourceNotFound
+from editorial.ingest.live import heartbeat_stale, live_source_ids
+from editorial.settings import Settings
+
+
+def delete_source(settings: Settings, engine: Engine, *, source_id: int) -> int:
+    """Delete one source everywhere; return how many chunks were removed.
+
+    Chunks go first, then the row: if the process dies in between, the row is left without chunks
+    and ``doctor`` marks it failed.
+
+    Raises:
+        SourceNotFound: no such source.
+        SourceBusy: it is being ingested right now.
+    """
+    with session_scope(engine) as session:
+        source = crud.get_source(session=session, source_id=source_id)
+        if source is None:
+            raise SourceNotFound(f"Source {source_id} does not exist (it may have been deleted already).")
+        busy = source.id in live_source_ids() or (
+            source.status == SourceStatus.INGESTING and not heartbeat_stale(source.updated_at)
+        )
+        if busy:
+            raise SourceBusy(f"'{source.name}' is being ingested right now; delete it when that has finished.")
+        collection = crud.get_collection(session=session, collection_id=source.collection_id)
+        key = source.source_key
+    removed = records.purge_source(settings, engine, collection.chroma_name, key)
+    with session_scope(engine) as session:
+        source = crud.get_source(session=session, source_id=source_id)
+        if source is not None:
+            crud.delete_source(session=session, source=source)
+    storage.remove_original(settings, key)
+    return removed
