@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from db.models import Draft, DraftStatus, ReviewEvent, ReviewEventKind, Revision, User, utcnow
 from editorial.errors import EditorialError
 from editorial.frontmatter import validate_front_matter
-from editorial.workflow import Action, require, require_transition, status_label
+from editorial.workflow import Action, InvalidTransition, require, require_transition, status_label
 
 
 class DraftNotFound(EditorialError):
@@ -110,6 +110,10 @@ def set_status(
     """
     from_status = DraftStatus(draft.status)
     action = require_transition(actor, from_status, to_status)
+    if action is Action.EDIT_DRAFT:
+        raise InvalidTransition(
+            f"A {status_label(from_status).lower()} draft goes back to review by saving a change."
+        )
     revision = _current_revision(session, draft)
     if action in (Action.SUBMIT, Action.APPROVE):
         problems = validate_front_matter(revision.front_matter, revision.body) if revision else {"body": "empty"}
