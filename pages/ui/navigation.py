@@ -59,4 +59,11 @@ PAGES: list[PageSpec] = [
         "Admin",
         "Accounts and roles, and the dev.to API key (admins).",
     ),
+    PageSpec(
+        "pages/sources.py",
+        "Sources",
+        ":material/library_books:",
+        "Desk",
+        "Collections of your own material: upload files or paste text, watch them ingest, preview and search them.",
+    ),
 ]

@@ -15,6 +15,8 @@ class Keys:
     DRAFT_ID = "draft_id"
     PLAN_ID = "plan_id"
     RUN_ID = "run_id"
+    INGEST_JOB = "ingest_job"
+    INGEST_REPORT = "ingest_report"
 
 
 def current_user_id() -> int | None:

@@ -1,0 +1,109 @@
+"""The Sources page under AppTest: collections, an upload with good and bad files, the list, search, delete."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from db.crud import sources as crud
+from db.models import SourceStatus
+from db.session import session_scope
+from editorial.collections import create_collection
+from editorial.datastore import open_database
+from editorial.settings import get_settings
+from pages.ui.state import Keys
+from tests.pages.helpers import open_page
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"
+PAGE = "pages/sources.py"
+
+
+def _wait_for_report(at, timeout: float = 240):
+    deadline = time.monotonic() + timeout
+    while Keys.INGEST_JOB in at.session_state and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+    assert Keys.INGEST_JOB not in at.session_state, "the ingest did not finish"
+    return at
+
+
+def _metrics(at) -> dict[str, str]:
+    return {metric.label: metric.value for metric in at.metric}
+
+
+def test_first_visit_asks_for_a_collection_and_creates_it():
+    at = open_page(PAGE)
+    assert not at.exception
+    assert "Create the first one" in at.info[0].value
+    at.text_input[0].set_value("Client ACME")
+    at.button[0].click()
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="sources_collection").value is not None
+    with session_scope(open_database(get_settings())) as session:
+        assert [c.name for c in crud.list_collections(session=session)] == ["Client ACME"]
+
+
+@pytest.mark.integration
+def test_upload_mixed_files_then_search_and_delete():
+    engine = open_database(get_settings())
+    collection = create_collection(engine, name="Demo")
+    at = open_page(PAGE)
+    names = [
+        "tidewater.md",
+        "borrow-checker.html",
+        "espresso-handbook.pdf",
+        "autoscaling-runbook.docx",
+        "encrypted.pdf",
+        "empty.md",
+    ]
+    files = [(name, (FIXTURES / name).read_bytes(), "application/octet-stream") for name in names]
+    uploader = at.get("file_uploader")[0]
+    uploader.set_value(files)
+    at.button(key="FormSubmitter:upload-Ingest files").click()
+    at.run()
+    assert not at.exception
+    _wait_for_report(at)
+    assert not at.exception
+    metrics = _metrics(at)
+    assert metrics["Added"] == "4" and metrics["Failed"] == "2", metrics
+    errors = " ".join(error.value for error in at.error)
+    assert "encrypted.pdf: The PDF is password-protected" in errors
+    assert "empty.md: The file is empty." in errors
+    with session_scope(engine) as session:
+        rows = crud.list_sources(session=session, collection_id=collection.id)
+    assert {row.name for row in rows} == set(names[:4])
+    assert all(row.status == SourceStatus.READY and row.chunk_count > 0 for row in rows)
+    assert {row.added_by_id for row in rows} == {at.session_state[Keys.USER_ID]}
+
+    # Uploading the same set again skips everything.
+    at.get("file_uploader")[0].set_value(files[:4])
+    at.button(key="FormSubmitter:upload-Ingest files").click()
+    at.run()
+    _wait_for_report(at)
+    assert _metrics(at)["Skipped"] == "4"
+
+    # Search returns the relevant passage first, highlighted.
+    search_box = next(t for t in at.text_input if t.label == "Search your sources")
+    search_box.set_value("how long are messages kept before compaction removes them")
+    at.button(key="FormSubmitter:search-Search").click()
+    at.run()
+    assert not at.exception
+    best = at.success[0].value
+    assert best.startswith("Best match: **tidewater.md** — Tidewater > Retention")
+
+    # Open a source, see its chunks, delete it with confirmation.
+    picker = next(s for s in at.selectbox if s.label == "Open a source")
+    pdf = next(row for row in rows if row.name == "espresso-handbook.pdf")
+    picker.set_value(pdf.id)
+    at.run()
+    assert any("page 2" in caption.value for caption in at.caption)
+    at.button(key=f"delete_{pdf.id}").click()
+    at.run()
+    at.button(key="confirm_delete").click()
+    at.run()
+    assert not at.exception
+    with session_scope(engine) as session:
+        assert crud.get_source(session=session, source_id=pdf.id) is None
