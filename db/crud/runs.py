@@ -1,0 +1,154 @@
+"""Runs of the chain: create, save progress (resumable state), heartbeat, finish, detect dead ones."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import Session, col, select
+
+from db.models import Run, RunKind, RunStatus, utcnow
+
+STALE_AFTER = timedelta(seconds=90)
+"""A running run whose heartbeat is older than this belongs to a process that died."""
+
+
+def create_run(
+    *,
+    session: Session,
+    kind: RunKind,
+    topic: str = "",
+    collection_id: int | None = None,
+    plan_id: int | None = None,
+    draft_id: int | None = None,
+    params: dict[str, Any] | None = None,
+    started_by_id: int | None = None,
+) -> Run:
+    """Insert a new running run."""
+    now = utcnow()
+    run = Run(
+        kind=kind,
+        topic=topic,
+        collection_id=collection_id,
+        plan_id=plan_id,
+        draft_id=draft_id,
+        params=dict(params or {}),
+        state={},
+        started_by_id=started_by_id,
+        started_at=now,
+        heartbeat_at=now,
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get_run(*, session: Session, run_id: int) -> Run | None:
+    """The run with this id, or None."""
+    return session.get(Run, run_id)
+
+
+def save_progress(
+    *,
+    session: Session,
+    run_id: int,
+    stage: str | None = None,
+    state: dict[str, Any] | None = None,
+    plan_id: int | None = None,
+    draft_id: int | None = None,
+) -> Run:
+    """Store the current stage and the resumable state (replaced whole), and beat the heart."""
+    run = session.get(Run, run_id)
+    if run is None:
+        raise LookupError(f"run {run_id} does not exist")
+    if stage is not None:
+        run.stage = stage
+    if state is not None:
+        run.state = copy.deepcopy(dict(state))
+        flag_modified(run, "state")
+    if plan_id is not None:
+        run.plan_id = plan_id
+    if draft_id is not None:
+        run.draft_id = draft_id
+    run.heartbeat_at = utcnow()
+    session.add(run)
+    session.flush()
+    return run
+
+
+def heartbeat(*, session: Session, run_id: int) -> None:
+    """Mark the run as alive now."""
+    run = session.get(Run, run_id)
+    if run is not None:
+        run.heartbeat_at = utcnow()
+        session.add(run)
+        session.flush()
+
+
+def restart_run(*, session: Session, run_id: int) -> Run:
+    """Set a failed or cancelled run running again (for a resume); its state is kept."""
+    run = session.get(Run, run_id)
+    if run is None:
+        raise LookupError(f"run {run_id} does not exist")
+    run.status = RunStatus.RUNNING
+    run.error = None
+    run.finished_at = None
+    run.heartbeat_at = utcnow()
+    session.add(run)
+    session.flush()
+    return run
+
+
+def finish_run(*, session: Session, run_id: int, status: RunStatus, error: str | None = None) -> Run:
+    """Close the run with its final status (and a one-line error for failures)."""
+    run = session.get(Run, run_id)
+    if run is None:
+        raise LookupError(f"run {run_id} does not exist")
+    run.status = status
+    run.error = error
+    run.finished_at = utcnow()
+    run.heartbeat_at = run.finished_at
+    session.add(run)
+    session.flush()
+    return run
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def mark_stale_runs(
+    *, session: Session, now: datetime | None = None, stale_after: timedelta = STALE_AFTER
+) -> list[int]:
+    """Fail running runs whose heartbeat is stale (their process died); return their ids.
+
+    Their calls stay in the ledger; their saved state lets them resume.
+    """
+    now = now or utcnow()
+    stale = []
+    for run in session.exec(select(Run).where(Run.status == RunStatus.RUNNING)):
+        beat = _aware(run.heartbeat_at) or _aware(run.started_at)
+        if beat is not None and now - beat > stale_after:
+            run.status = RunStatus.FAILED
+            run.error = "The process running it stopped (no heartbeat); resume it to continue."
+            run.finished_at = now
+            session.add(run)
+            stale.append(run.id)
+    session.flush()
+    return stale
+
+
+def list_runs(
+    *, session: Session, kinds: list[RunKind] | None = None, status: RunStatus | None = None, limit: int = 50
+) -> list[Run]:
+    """Recent runs, newest first."""
+    query = select(Run)
+    if kinds:
+        query = query.where(col(Run.kind).in_(kinds))
+    if status is not None:
+        query = query.where(Run.status == status)
+    return list(session.exec(query.order_by(col(Run.started_at).desc(), col(Run.id).desc()).limit(limit)))

@@ -1,0 +1,147 @@
+"""One model call of the chain: ledger stage, token limit, streaming with cancel between tokens."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from editorial.errors import EditorialError
+from editorial.usage import CallContext, LedgerHandler
+
+
+class Cancelled(EditorialError):
+    """The editor cancelled the run; finished sections are kept and the run can resume."""
+
+
+class ModelCallFailed(EditorialError):
+    """A model call failed (the message names the stage and the reason)."""
+
+
+@dataclass
+class ChatTarget:
+    """A chat model with what the ledger and the stages need to know about it."""
+
+    model: BaseChatModel
+    backend: str = "embedded"
+    name: str = "model"
+    structured_output: bool = False
+    """True when the backend has native structured output (OpenAI-compatible servers, HF endpoints)."""
+
+
+@dataclass
+class CallSite:
+    """Where calls go: the ledger handler (if any) and the cancel event checked between tokens."""
+
+    ledger: LedgerHandler | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    def check(self) -> None:
+        """Raise :class:`Cancelled` when the editor asked to stop."""
+        if self.cancel.is_set():
+            raise Cancelled("The run was cancelled; finished sections are kept and it can resume.")
+
+    def config(self, target: ChatTarget, stage: str) -> dict[str, Any]:
+        """The runnable config for one call: ledger callback with its stage, backend and model."""
+        if self.ledger is None:
+            return {"run_name": stage}
+        context: CallContext = self.ledger.context
+        context.stage = stage
+        context.backend = target.backend
+        context.model = target.name
+        return {"callbacks": [self.ledger], "run_name": stage}
+
+
+def messages_for(system: str | None, user: str, examples: list[tuple[str, str]] | None = None) -> list[BaseMessage]:
+    """A chat prompt: optional system line, few-shot example turns, then the request."""
+    from langchain_core.messages import AIMessage
+
+    out: list[BaseMessage] = [SystemMessage(system)] if system else []
+    for example_user, example_answer in examples or []:
+        out += [HumanMessage(example_user), AIMessage(example_answer)]
+    out.append(HumanMessage(user))
+    return out
+
+
+def limit_kwargs(model: BaseChatModel, max_tokens: int, cancel: threading.Event | None = None) -> dict[str, Any]:
+    """Per-call keywords that cap new tokens (and pass the cancel event) for this kind of chat model."""
+    kind = type(model).__name__
+    if kind == "LocalChatModel":  # editorial.llm's local models: cancel within one token
+        return {"max_new_tokens": max_tokens, **({"cancel": cancel} if cancel is not None else {})}
+    if kind == "ChatHuggingFace":
+        llm = getattr(model, "llm", None)
+        if type(llm).__name__ == "HuggingFacePipeline":
+            return {"max_new_tokens": max_tokens}
+        return {"max_tokens": max_tokens}
+    if kind in ("ChatOpenAI", "AzureChatOpenAI"):
+        return {"max_tokens": max_tokens}
+    return {}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def invoke_text(target: ChatTarget, messages: list[BaseMessage], *, stage: str, site: CallSite, max_tokens: int) -> str:
+    """Call the model once and return its text (no streaming)."""
+    site.check()
+    try:
+        reply = target.model.invoke(
+            messages, config=site.config(target, stage), **limit_kwargs(target.model, max_tokens, site.cancel)
+        )
+    except EditorialError:
+        raise
+    except Exception as exc:
+        raise ModelCallFailed(f"The {stage} call to {target.name} failed: {_first_line(exc)}") from exc
+    site.check()
+    return _content(reply)
+
+
+def stream_text(
+    target: ChatTarget,
+    messages: list[BaseMessage],
+    *,
+    stage: str,
+    site: CallSite,
+    max_tokens: int,
+    on_token: Callable[[str], None],
+) -> str:
+    """Stream the model's answer to ``on_token``; stop (raising :class:`Cancelled`) when cancel is set."""
+    site.check()
+    parts: list[str] = []
+    stream = None
+    try:
+        stream = target.model.stream(
+            messages, config=site.config(target, stage), **limit_kwargs(target.model, max_tokens, site.cancel)
+        )
+        for chunk in stream:
+            text = _content(chunk)
+            if text:
+                parts.append(text)
+                on_token(text)
+            if site.cancel.is_set():
+                break
+    except EditorialError:
+        raise
+    except Exception as exc:
+        raise ModelCallFailed(f"The {stage} call to {target.name} failed: {_first_line(exc)}") from exc
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+    site.check()
+    return "".join(parts)
+
+
+def _content(message: Any) -> str:
+    content = getattr(message, "content", message)
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part if isinstance(part, str) else str(part.get("text", "")) for part in content)
+    return str(content or "")
