@@ -6,6 +6,8 @@ account, so a disabled user or a changed role takes effect at once.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from db.crud.users import get_user
@@ -62,6 +64,22 @@ def may_open(role: Role | str, path: str) -> bool:
     return action is None or can(role, action)
 
 
+def url_path(path: str, title: str) -> str:
+    """A URL path for a page that differs from its file name.
+
+    With a ``pages/`` folder next to the entry script, Streamlit's legacy multipage mode looks
+    pages up by file name and would run such a page directly, skipping this gate (on a server's
+    first run, and on every AppTest run). A URL path that never equals a file stem closes that door.
+    """
+    candidate = "-".join(title.split()) or Path(path).stem
+    return candidate if candidate != Path(path).stem else f"{candidate}-page"
+
+
+def login_page() -> st.Page:
+    """The only page offered before login."""
+    return st.Page(LOGIN_PAGE, title="Log in", icon=":material/login:", default=True, url_path="Log-in")
+
+
 def page_objects(role: Role | str) -> tuple[dict[str, list], dict[str, PageSpec]]:
     """``st.Page`` objects by section, pages the role may not open hidden from the menu, and spec by URL path."""
     sections: dict[str, list] = {}
@@ -74,6 +92,7 @@ def page_objects(role: Role | str) -> tuple[dict[str, list], dict[str, PageSpec]
             icon=spec.icon,
             default=spec.default,
             visibility="visible" if visible else "hidden",
+            url_path=url_path(spec.path, spec.title),
         )
         sections.setdefault(spec.section, []).append(page)
         by_url[page.url_path] = spec
@@ -108,6 +127,4 @@ def sidebar_account(user: User) -> None:
     """Who is logged in, and the log-out button."""
     with st.sidebar:
         st.caption(f"Logged in as **{user.username}** ({Role(user.role).value})")
-        if st.button("Log out", icon=":material/logout:", key="logout"):
-            log_out()
-            st.rerun()
+        st.button("Log out", icon=":material/logout:", key="logout", on_click=log_out)

@@ -37,12 +37,23 @@ def login(at: AppTest, user: User) -> AppTest:
     return at
 
 
-def open_page(page: str | None = None, *, role: Role | str | None = Role.ADMIN, username: str | None = None,
-              timeout: float = 120) -> AppTest:
-    """Run the app (optionally logged in) and switch to ``page`` (e.g. ``"pages/settings.py"``)."""
+def open_page(
+    page: str | None = None,
+    *,
+    role: Role | str | None = Role.ADMIN,
+    username: str | None = None,
+    timeout: float = 120,
+    state: dict | None = None,
+) -> AppTest:
+    """Run the app (optionally logged in) and switch to ``page`` (e.g. ``"pages/settings.py"``).
+
+    ``state`` seeds more session-state entries (e.g. ``{Keys.DRAFT_ID: 3}``) before the first run.
+    """
     at = AppTest.from_file(APP, default_timeout=timeout)
     if role is not None:
         login(at, ensure_user(username or str(Role(role).value), role))
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
     at.run()
     if page is not None:
         at.switch_page(page)

@@ -1,0 +1,129 @@
+"""The login gate: first admin, login, slow-down message, logout, and refusals by role."""
+
+from datetime import timedelta
+
+from sqlmodel import select
+from streamlit.testing.v1 import AppTest
+
+from db.models import Role, User, utcnow
+from db.session import session_scope
+from editorial.auth import add_user
+from editorial.datastore import open_database
+from editorial.settings import get_settings
+from pages.ui.state import Keys
+from tests.pages.helpers import APP, open_page
+
+
+def _engine():
+    return open_database(get_settings())
+
+
+def _fill(at: AppTest, values: dict[str, str]) -> None:
+    for key, value in values.items():
+        at.text_input(key=key).set_value(value)
+
+
+def _submit(at: AppTest, label: str) -> AppTest:
+    next(button for button in at.button if button.label == label).click()
+    return at.run()
+
+
+def test_first_visit_creates_the_admin_and_logs_in():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert at.subheader[0].value == "Create the admin account"
+    _fill(at, {"first_admin_name": "boss", "first_admin_password": "long-password", "first_admin_repeat": "other"})
+    _submit(at, "Create the admin account")
+    assert at.error[0].value == "The two passwords differ."
+    _fill(at, {"first_admin_repeat": "long-password"})
+    _submit(at, "Create the admin account")
+    assert not at.exception
+    assert at.session_state[Keys.ROLE] == "admin" and at.session_state[Keys.USERNAME] == "boss"
+    assert at.title[0].value == "Editorial Desk"
+    assert any("Logged in as **boss**" in caption.value for caption in at.caption)
+    with session_scope(_engine()) as session:
+        [user] = session.exec(select(User)).all()
+        assert user.role is Role.ADMIN and user.password_hash.startswith("$argon2id$")
+        assert "long-password" not in user.password_hash
+
+
+def test_login_wrong_password_slow_down_and_logout():
+    with session_scope(_engine()) as session:
+        add_user(session=session, actor=None, username="ada", password="right-password", role=Role.ADMIN)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert at.subheader[0].value == "Log in"
+    for _ in range(2):
+        _fill(at, {"login_name": "ada", "login_password": "wrong-password"})
+        _submit(at, "Log in")
+        assert at.error[0].value == "Wrong user name or password."
+    _fill(at, {"login_name": "ada", "login_password": "wrong-password"})
+    _submit(at, "Log in")
+    assert "Next try possible in 2 s" in at.error[0].value
+    with session_scope(_engine()) as session:  # a slow machine may take 2 s between runs: lengthen the lock
+        user = session.exec(select(User)).one()
+        assert user.failed_logins == 3
+        user.locked_until = utcnow() + timedelta(seconds=60)
+    _fill(at, {"login_name": "ada", "login_password": "right-password"})
+    _submit(at, "Log in")
+    assert "Too many failed logins for ada" in at.error[0].value  # locked: even the right password waits
+    assert Keys.USER_ID not in at.session_state
+
+    with session_scope(_engine()) as session:  # the lock expires
+        user = session.exec(select(User)).one()
+        user.locked_until = None
+    _fill(at, {"login_name": "ada", "login_password": "right-password"})
+    _submit(at, "Log in")
+    assert at.session_state[Keys.USERNAME] == "ada" and at.title[0].value == "Editorial Desk"
+    assert "login_password" not in at.session_state  # the password does not linger in the session
+
+    at.sidebar.button(key="logout").click().run()
+    assert Keys.USER_ID not in at.session_state
+    assert at.subheader[0].value == "Log in"
+
+
+def test_every_page_needs_a_session():
+    at = open_page(role=None)
+    assert at.subheader[0].value in ("Create the admin account", "Log in")
+    for page in ("pages/drafts.py", "pages/editor.py", "pages/review.py", "pages/users.py"):
+        at = AppTest.from_file(APP, default_timeout=60).run()
+        try:
+            at.switch_page(page).run()
+        except ValueError:  # not even registered before login
+            continue
+        assert not at.exception
+        assert at.warning[0].value == "Please log in." and not at.title
+
+
+def test_a_disabled_account_is_logged_out_on_the_next_run():
+    at = open_page(role="editor")
+    assert at.title[0].value == "Editorial Desk"
+    with session_scope(_engine()) as session:
+        session.exec(select(User).where(User.username == "editor")).one().disabled = True
+    at.run()
+    assert Keys.USER_ID not in at.session_state and at.subheader[0].value == "Log in"
+
+
+def test_an_editor_is_refused_admin_and_reviewer_pages():
+    for page, message in (("pages/users.py", "may not manage users"), ("pages/review.py", "may not approve")):
+        at = open_page(page, role="editor")
+        assert not at.exception
+        assert message in at.error[0].value
+        assert not at.dataframe and not at.title
+
+
+def test_page_access_rules():
+    from pages.ui.auth import may_open
+
+    assert may_open(Role.EDITOR, "pages/drafts.py") and may_open(Role.EDITOR, "pages/editor.py")
+    assert not may_open(Role.EDITOR, "pages/review.py") and may_open(Role.REVIEWER, "pages/review.py")
+    for page in ("pages/users.py", "pages/settings.py"):
+        assert not may_open(Role.EDITOR, page) and not may_open(Role.REVIEWER, page) and may_open(Role.ADMIN, page)
+
+
+def test_a_role_change_takes_effect_at_once():
+    at = open_page("pages/users.py", role="admin", username="demoted")
+    assert at.title[0].value == "Users"
+    with session_scope(_engine()) as session:
+        session.exec(select(User).where(User.username == "demoted")).one().role = Role.EDITOR
+    at.run()
+    assert "may not manage users" in at.error[0].value
