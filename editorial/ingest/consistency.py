@@ -18,7 +18,8 @@ from db.crud import sources as crud
 from db.models import SourceStatus
 from db.session import session_scope
 from editorial.ingest import records
-from editorial.ingest.live import STALE_AFTER, live_source_ids
+from editorial.ingest import live
+from editorial.ingest.live import live_source_ids
 from editorial.settings import Settings
 
 INTERRUPTED = "Ingestion was interrupted before all chunks were stored; retry it."
@@ -62,7 +63,7 @@ class ConsistencyReport:
 
 def mark_interrupted(settings: Settings, engine: Engine, *, now: datetime | None = None) -> list[str]:
     """Turn sources left INGESTING by a dead process into FAILED (partial chunks removed); return their names."""
-    cutoff = (now or datetime.now(UTC)) - STALE_AFTER
+    cutoff = (now or datetime.now(UTC)) - live.STALE_AFTER
     with session_scope(engine) as session:
         stale = crud.stale_ingesting(session=session, older_than=cutoff, exclude_ids=live_source_ids())
         found = [(s.id, s.name, s.source_key, s.collection_id) for s in stale]
@@ -84,16 +85,16 @@ def check_consistency(settings: Settings, engine: Engine, *, repair: bool = Fals
     if repair:
         report.interrupted = mark_interrupted(settings, engine)
     else:
-        cutoff = datetime.now(UTC) - STALE_AFTER
+        cutoff = datetime.now(UTC) - live.STALE_AFTER
         with session_scope(engine) as session:
             stale = crud.stale_ingesting(session=session, older_than=cutoff, exclude_ids=live_source_ids())
             report.interrupted = [s.name for s in stale]
     with session_scope(engine) as session:
         collections = crud.list_collections(session=session)
         rows = {c.id: crud.list_sources(session=session, collection_id=c.id) for c in collections}
-    live = live_source_ids()
+    live_ids = live_source_ids()
     for collection in collections:
-        _check_collection(settings, engine, collection, rows[collection.id], live, report, repair)
+        _check_collection(settings, engine, collection, rows[collection.id], live_ids, report, repair)
     known = {c.chroma_name for c in collections}
     for chroma in get_chroma_client(settings).list_collections():
         name = chroma if isinstance(chroma, str) else chroma.name
@@ -105,7 +106,7 @@ def check_consistency(settings: Settings, engine: Engine, *, repair: bool = Fals
     return report
 
 
-def _check_collection(settings, engine, collection, sources, live, report, repair) -> None:
+def _check_collection(settings, engine, collection, sources, live_ids, report, repair) -> None:
     chroma = records.chroma_collection(settings, collection.chroma_name)
     stored = records.chroma_ids_by_source(chroma)
     recorded = records.keys_by_source(engine, collection.chroma_name)
@@ -118,7 +119,7 @@ def _check_collection(settings, engine, collection, sources, live, report, repai
         records.delete_chunks(chroma, sorted(set(orphan_ids) | set(orphan_keys)))
         records.delete_records(engine, collection.chroma_name, orphan_keys)
     for source in sources:
-        if source.id in live or source.status == SourceStatus.INGESTING:
+        if source.id in live_ids or source.status == SourceStatus.INGESTING:
             continue
         ids, keys = stored.get(source.source_key, set()), recorded.get(source.source_key, set())
         if source.status != SourceStatus.READY:

@@ -230,21 +230,26 @@ class _Ingest:
                 if prepared.source_key:
                     storage.remove_original(self.settings, prepared.source_key)
             return [FileOutcome(p.name, Action.FAILED, reason, p.kind) for p in group]
-        ids = [prepared.source_id for prepared in group]
-        with ingesting(ids):
-            try:
-                return self._index(group, ids)
-            except BaseException as exc:
-                interrupted = not isinstance(exc, Exception)
-                reason = (
-                    "Ingestion was interrupted before all chunks were stored; retry it."
-                    if interrupted
-                    else f"Storing the chunks failed ({_first_line(exc)}); retry it."
-                )
-                self._fail(group, reason)
-                if interrupted:
-                    raise
-                return [FileOutcome(p.name, Action.FAILED, reason, p.kind, p.source_id) for p in group]
+        with ingesting([prepared.source_id for prepared in group]):
+            return self._index_or_fail(group)
+
+    def _index_or_fail(self, group: list[_Prepared]) -> list[FileOutcome]:
+        """Index a group; if it fails, index its files one by one so one bad file does not sink the others."""
+        try:
+            return self._index(group, [prepared.source_id for prepared in group])
+        except BaseException as exc:
+            interrupted = not isinstance(exc, Exception)
+            reason = (
+                "Ingestion was interrupted before all chunks were stored; retry it."
+                if interrupted
+                else f"Storing the chunks failed ({_first_line(exc)}); retry it."
+            )
+            self._fail(group, reason)
+            if interrupted:
+                raise
+            if len(group) > 1:
+                return [outcome for prepared in group for outcome in self._index_or_fail([prepared])]
+            return [FileOutcome(p.name, Action.FAILED, reason, p.kind, p.source_id) for p in group]
 
     def _start(self, group: list[_Prepared]) -> None:
         """Rows to INGESTING and originals saved, in one transaction."""
@@ -379,29 +384,32 @@ def ingest_items(
     callbacks.on_start(total if total is not None else len(items))
     report = IngestReport()
     run = _Ingest(settings, engine, embeddings, collection, user_id, callbacks)
+    done: list[tuple[int, FileOutcome]] = []
     with collection_lock(collection_id):
-        group: list[_Prepared] = []
+        group: list[tuple[int, _Prepared]] = []
         group_chunks = 0
 
         def flush() -> None:
             nonlocal group, group_chunks
-            for outcome in run.flush(group):
-                report.outcomes.append(outcome)
+            outcomes = run.flush([prepared for _, prepared in group])
+            for (position, _), outcome in zip(group, outcomes, strict=True):
+                done.append((position, outcome))
                 callbacks.on_file_done(outcome)
             group, group_chunks = [], 0
 
-        for item in items:
+        for position, item in enumerate(items):
             prepared = run.prepare(item)
             if isinstance(prepared, FileOutcome):
-                report.outcomes.append(prepared)
+                done.append((position, prepared))
                 callbacks.on_file_done(prepared)
                 continue
-            group.append(prepared)
+            group.append((position, prepared))
             group_chunks += len(prepared.chunks)
             callbacks.on_file_stage(prepared.name, "waiting", 0, len(prepared.chunks))
             if group_chunks >= GROUP_CHUNKS:
                 flush()
         flush()
+    report.outcomes = [outcome for _, outcome in sorted(done, key=lambda pair: pair[0])]
     report.seconds = time.perf_counter() - started
     callbacks.on_finish(report)
     return report
