@@ -114,7 +114,7 @@ def parse_post(text: str) -> tuple[dict, str]:
 
 
 def normalize_front_matter(front_matter: dict) -> dict:
-    """dev.to's keys only, in their order, with tags as a lowercase list and ``published`` a bool.
+    """dev.to's keys only, in their order, with tags as a lowercase list and ``published`` a bool (default False).
 
     Empty optional values are dropped; unknown keys are dropped (see :func:`unknown_keys`).
     """
@@ -132,7 +132,8 @@ def normalize_front_matter(front_matter: dict) -> dict:
         if value in ("", None, []) and key not in ("title", "published"):
             continue
         result[key] = value
-    return result
+    result.setdefault("published", False)
+    return {key: result[key] for key in FRONT_MATTER_KEYS if key in result}
 
 
 def unknown_keys(front_matter: dict) -> list[str]:

@@ -47,6 +47,7 @@ with session_scope(engine) as session:
     events = reviews.timeline(session=session, draft_id=draft_id)
 by_number = {revision.number: revision for revision in history}
 conflict_key = draft_form.key(draft_id, "conflict")
+draft_form.apply_pending_load(draft_id)
 
 
 def _typed_matches(revision) -> bool:
@@ -222,7 +223,7 @@ with history_tab:
                 restored = restore_revision(
                     session=session, draft_id=draft_id, number=to_restore, base_version=draft.version, author_id=user.id
                 )
-            draft_form.load(draft_id, restored.front_matter, restored.body, restored.number)
+            draft_form.load_on_next_run(draft_id, restored.front_matter, restored.body, restored.number)
             st.rerun()
         except EditorialError as exc:
             resources.show_error(exc)

@@ -51,6 +51,18 @@ def load(draft_id: int, front_matter: dict, body: str, base: int | None) -> None
         st.session_state[key(draft_id, "base")] = base
 
 
+def load_on_next_run(draft_id: int, front_matter: dict, body: str, base: int | None) -> None:
+    """Ask for :func:`load` at the start of the next run (widgets drawn in this run cannot change)."""
+    st.session_state[key(draft_id, "pending")] = (dict(front_matter), body, base)
+
+
+def apply_pending_load(draft_id: int) -> None:
+    """Carry out a load asked for by :func:`load_on_next_run` (call before drawing the widgets)."""
+    pending = st.session_state.pop(key(draft_id, "pending"), None)
+    if pending is not None:
+        load(draft_id, *pending)
+
+
 def load_revision(draft_id: int, revision: Revision) -> None:
     """Load ``revision`` and make it the base of the next save."""
     load(draft_id, dict(revision.front_matter or {}), revision.body, revision.number)
