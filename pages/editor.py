@@ -47,6 +47,7 @@ with session_scope(engine) as session:
     events = reviews.timeline(session=session, draft_id=draft_id)
 by_number = {revision.number: revision for revision in history}
 conflict_key = draft_form.key(draft_id, "conflict")
+draft_form.restore_if_dropped(draft_id)
 draft_form.apply_pending_load(draft_id)
 
 
@@ -142,6 +143,7 @@ with edit_tab:
     write, preview = st.columns(2)
     with write:
         st.text_area("Markdown", key=draft_form.key(draft_id, "body"), height=560)
+        draft_form.remember(draft_id)
         if "body" in errors:
             st.caption(f":red[{errors['body']}]")
     with preview:

@@ -63,6 +63,18 @@ def apply_pending_load(draft_id: int) -> None:
         load(draft_id, *pending)
 
 
+def remember(draft_id: int) -> None:
+    """Keep a copy of the typed text outside the widgets (Streamlit drops widget state on other pages)."""
+    st.session_state[key(draft_id, "typed")] = (front_matter(draft_id), body(draft_id))
+
+
+def restore_if_dropped(draft_id: int) -> None:
+    """After a visit to another page, put the remembered typed text back into the widgets."""
+    typed = st.session_state.get(key(draft_id, "typed"))
+    if typed is not None and key(draft_id, "body") not in st.session_state:
+        load(draft_id, typed[0], typed[1], None)
+
+
 def load_revision(draft_id: int, revision: Revision) -> None:
     """Load ``revision`` and make it the base of the next save."""
     load(draft_id, dict(revision.front_matter or {}), revision.body, revision.number)

@@ -256,3 +256,15 @@ def test_only_admins_see_delete():
     assert not at.exception
     with session_scope(_engine()) as session:
         assert drafts_crud.get_draft(session=session, draft_id=draft_id) is None
+
+
+def test_unsaved_text_survives_a_visit_to_another_page():
+    draft_id = _draft(body="Saved.")
+    at = _editor(draft_id)
+    at.text_area(key=k(draft_id, "body")).set_value("Typed, not saved.")
+    at.text_input(key=k(draft_id, "title")).set_value("Typed title").run()
+    at.switch_page("pages/drafts.py").run()
+    at.switch_page("pages/editor.py").run()
+    assert at.text_area(key=k(draft_id, "body")).value == "Typed, not saved."
+    assert at.text_input(key=k(draft_id, "title")).value == "Typed title"
+    assert "unsaved changes" in at.markdown[1].value
