@@ -160,3 +160,14 @@ def change_password(*, session: Session, actor: User | None, user_id: int, passw
     return users_crud.set_password_hash(
         session=session, actor=actor, user_id=user_id, password_hash=hash_password(password)
     )
+
+
+def accounts_summary(*, session: Session) -> tuple[bool, str]:
+    """(ok, message) for ``doctor``: how many accounts and active admins exist."""
+    accounts = users_crud.list_users(session=session)
+    if not accounts:
+        return True, "no accounts yet: the first visit (or 'users add NAME --role admin') creates the admin"
+    admins = [u.username for u in accounts if u.role == Role.ADMIN and not u.disabled]
+    disabled = sum(u.disabled for u in accounts)
+    message = f"{len(accounts)} account(s), {disabled} disabled, active admins: {', '.join(admins) or 'none'}"
+    return bool(admins), message

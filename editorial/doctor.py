@@ -120,6 +120,20 @@ def check_sources(settings: Settings, repair: bool) -> CheckResult:
 CHECKS.append(check_sources)
 
 
+def check_accounts(settings: Settings, repair: bool) -> CheckResult:
+    """At least one active admin exists once accounts exist."""
+    from db.session import session_scope
+    from editorial.auth import accounts_summary
+    from editorial.datastore import open_database
+
+    with session_scope(open_database(settings)) as session:
+        ok, message = accounts_summary(session=session)
+    return CheckResult("accounts", ok, message)
+
+
+CHECKS.append(check_accounts)
+
+
 def run_checks(settings: Settings, *, repair: bool = False, models: bool = True) -> list[CheckResult]:
     """Run every check; an exception becomes a failed check with a one-line message."""
     checks = list(CHECKS) + (model_checks(settings) if models else [])

@@ -161,3 +161,18 @@ def test_cli_users_commands(engine, monkeypatch, capsys):
         names = session.exec(select(User.username).order_by(User.username)).all()
         assert names == ["boss", "ed"]
         assert all(h.startswith("$argon2id$") for h in session.exec(select(User.password_hash)))
+
+
+def test_doctor_reports_accounts(engine, settings):
+    from editorial.doctor import check_accounts
+
+    first = check_accounts(settings, False)
+    assert first.ok and "no accounts yet" in first.message
+    with session_scope(engine) as session:
+        boss = add_user(session=session, actor=None, username="boss", password="long-enough", role=Role.ADMIN)
+        add_user(session=session, actor=boss, username="ed", password="long-enough")
+    result = check_accounts(settings, False)
+    assert result.ok and result.message == "2 account(s), 0 disabled, active admins: boss"
+    with session_scope(engine) as session:  # an admin disabled behind the app's back
+        session.exec(select(User).where(User.username == "boss")).one().disabled = True
+    assert not check_accounts(settings, False).ok
