@@ -111,9 +111,7 @@ def set_status(
     from_status = DraftStatus(draft.status)
     action = require_transition(actor, from_status, to_status)
     if action is Action.EDIT_DRAFT:
-        raise InvalidTransition(
-            f"A {status_label(from_status).lower()} draft goes back to review by saving a change."
-        )
+        raise InvalidTransition(f"A {status_label(from_status).lower()} draft goes back to review by saving a change.")
     revision = _current_revision(session, draft)
     if action in (Action.SUBMIT, Action.APPROVE):
         problems = validate_front_matter(revision.front_matter, revision.body) if revision else {"body": "empty"}
