@@ -276,3 +276,98 @@ def _generated_text(response: LLMResult) -> str:
         for generation in generations:
             parts.append(generation.text or "")
     return "".join(parts)
+
+
+# --------------------------------------------------------------------------- reports (Usage page, CLI)
+LOCAL_BACKENDS = frozenset({"embedded", "transformers"})
+"""Calls to these backends cost nothing, whatever price is set."""
+
+REPORT_COLUMNS = [
+    "created_at", "day", "run_id", "draft_id", "draft", "collection_id", "stage", "stage_group", "backend", "model",
+    "prompt_tokens", "cached_prompt_tokens", "completion_tokens", "total_tokens", "latency_ms", "status", "cost",
+]  # fmt: skip
+
+
+def stage_group(stage: str) -> str:
+    """``section 3`` and ``section 3 continue`` → ``section``; other stages unchanged."""
+    return "section" if stage.startswith("section") else (stage or "other")
+
+
+def call_cost(row: dict[str, Any], prices: dict[str, tuple[float, float]]) -> float:
+    """Estimated cost of one call from per-million-token prices (local backends cost 0)."""
+    if row.get("backend") in LOCAL_BACKENDS:
+        return 0.0
+    prompt_price, completion_price = prices.get(row.get("model") or "", (0.0, 0.0))
+    return (row["prompt_tokens"] * prompt_price + row["completion_tokens"] * completion_price) / 1_000_000
+
+
+def usage_rows(
+    engine: Engine,
+    *,
+    since: Any = None,
+    until: Any = None,
+    collection_id: int | None = None,
+    draft_id: int | None = None,
+    run_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Ledger rows as dicts with draft title, stage group and estimated cost (the report's raw data)."""
+    with session_scope(engine) as session:
+        calls = usage_crud.list_calls(
+            session=session, since=since, until=until, collection_id=collection_id, draft_id=draft_id, run_id=run_id
+        )
+        prices = {
+            p.model: (p.prompt_per_million, p.completion_per_million) for p in usage_crud.list_prices(session=session)
+        }
+        titles = usage_crud.draft_titles(session=session, draft_ids=sorted({c.draft_id for c in calls if c.draft_id}))
+    rows = []
+    for call in calls:
+        row = {
+            "created_at": call.created_at,
+            "day": call.created_at.date().isoformat(),
+            "run_id": call.run_id,
+            "draft_id": call.draft_id,
+            "draft": titles.get(call.draft_id, "") if call.draft_id else "",
+            "collection_id": call.collection_id,
+            "stage": call.stage,
+            "stage_group": stage_group(call.stage),
+            "backend": call.backend,
+            "model": call.model,
+            "prompt_tokens": call.prompt_tokens,
+            "cached_prompt_tokens": call.cached_prompt_tokens,
+            "completion_tokens": call.completion_tokens,
+            "total_tokens": call.total_tokens,
+            "latency_ms": call.latency_ms,
+            "status": str(call.status.value if hasattr(call.status, "value") else call.status),
+        }
+        row["cost"] = call_cost(row, prices)
+        rows.append(row)
+    return rows
+
+
+def tokens_per_word(engine: Engine, rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """For each draft in ``rows``: its tokens, current word count and tokens per published word."""
+    totals: dict[int, int] = {}
+    for row in rows:
+        if row["draft_id"]:
+            totals[row["draft_id"]] = totals.get(row["draft_id"], 0) + row["total_tokens"]
+    with session_scope(engine) as session:
+        words = usage_crud.draft_word_counts(session=session, draft_ids=sorted(totals))
+    return {
+        draft_id: {
+            "tokens": tokens,
+            "words": words.get(draft_id, 0),
+            "tokens_per_word": round(tokens / words[draft_id], 2) if words.get(draft_id) else None,
+        }
+        for draft_id, tokens in totals.items()
+    }
+
+
+def metrics_of(rows: list[dict[str, Any]]) -> UsageMetrics:
+    """UsageMetrics totals of report rows."""
+    return UsageMetrics(
+        total_tokens=sum(r["total_tokens"] for r in rows),
+        prompt_tokens=sum(r["prompt_tokens"] for r in rows),
+        cached_prompt_tokens=sum(r["cached_prompt_tokens"] for r in rows),
+        completion_tokens=sum(r["completion_tokens"] for r in rows),
+        successful_requests=sum(1 for r in rows if r["status"] == CallStatus.OK.value),
+    )

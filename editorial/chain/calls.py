@@ -87,8 +87,18 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
-def invoke_text(target: ChatTarget, messages: list[BaseMessage], *, stage: str, site: CallSite, max_tokens: int) -> str:
-    """Call the model once and return its text (no streaming)."""
+@dataclass
+class Reply:
+    """A model's answer and whether it was cut by the token limit."""
+
+    text: str
+    truncated: bool = False
+
+
+def invoke_reply(
+    target: ChatTarget, messages: list[BaseMessage], *, stage: str, site: CallSite, max_tokens: int
+) -> Reply:
+    """Call the model once (no streaming); say whether the answer hit the token limit."""
     site.check()
     try:
         reply = target.model.invoke(
@@ -99,7 +109,14 @@ def invoke_text(target: ChatTarget, messages: list[BaseMessage], *, stage: str, 
     except Exception as exc:
         raise ModelCallFailed(f"The {stage} call to {target.name} failed: {_first_line(exc)}") from exc
     site.check()
-    return _content(reply)
+    metadata = getattr(reply, "response_metadata", None) or {}
+    reason = metadata.get("finish_reason") or metadata.get("stop_reason") or ""
+    return Reply(_content(reply), truncated=reason in ("length", "max_tokens"))
+
+
+def invoke_text(target: ChatTarget, messages: list[BaseMessage], *, stage: str, site: CallSite, max_tokens: int) -> str:
+    """Call the model once and return its text (no streaming)."""
+    return invoke_reply(target, messages, stage=stage, site=site, max_tokens=max_tokens).text
 
 
 def stream_text(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, Field, ValidationError
 
 from editorial.chain import prompts
-from editorial.chain.calls import CallSite, ChatTarget, invoke_text, messages_for
+from editorial.chain.calls import CallSite, ChatTarget, invoke_reply, invoke_text, messages_for
 from editorial.chain.schemas import (
     MAX_SECTIONS,
     MIN_SECTION_WORDS,
@@ -28,7 +28,7 @@ from editorial.chain.schemas import (
     normalize_tag,
 )
 
-_NUMBERING = re.compile(r"^\s*(?:[-*•]+|\d{1,2}\s*[.):-]|#+|section\s+\d+\s*[:.-])\s*", re.IGNORECASE)
+_NUMBERING = re.compile(r"^\s*(?:(?:[-*•]+|\d{1,2}\s*[.):-]|#+|section\s+\d+\s*[:.-])\s*)+", re.IGNORECASE)
 _FIELD = re.compile(r"^\s*[*_]*(title|description|angle|value|conclusion)[*_]*\s*[:\-–]\s*(.+?)\s*$", re.IGNORECASE)
 _FRAME_WORDS = re.compile(
     r"^(introduction|intro|conclusion|conclusions|summary|final thoughts|wrapping up|closing thoughts|references)\b",
@@ -77,7 +77,7 @@ _STOP = frozenset(
 
 INTRO_HEADING = "Introduction"
 CONCLUSION_HEADING = "Conclusion"
-HEADING_TOKENS = 90
+HEADING_TOKENS = 110
 FRAMING_TOKENS = 110
 POINTS_TOKENS = 60
 TAKEAWAYS_TOKENS = 80
@@ -194,10 +194,22 @@ def _strip_item(line: str) -> str:
     return re.sub(r"\s+", " ", line).rstrip(":").strip()
 
 
-def parse_headings(text: str, topic: str = "") -> list[str]:
-    """Section headings from a numbered or bulleted list; prose, duplicates and framing lines are dropped."""
+def _similar(a: str, b: str) -> bool:
+    """True when two headings share most of their words (near-duplicates)."""
+    wa, wb = set(_WORD.findall(a.lower())), set(_WORD.findall(b.lower()))
+    return bool(wa and wb) and len(wa & wb) / len(wa | wb) >= 0.6
+
+
+def parse_headings(text: str, topic: str = "", *, truncated: bool = False) -> list[str]:
+    """Section headings from a numbered or bulleted list; prose, near-duplicates and framing lines are dropped.
+
+    When the answer was cut by the token limit, its last line is dropped (it may be a half heading).
+    """
     headings: list[str] = []
-    for raw in text.splitlines():
+    lines = text.splitlines()
+    if truncated and lines:
+        lines = lines[:-1]
+    for raw in lines:
         if not raw.strip() or _FIELD.match(raw):
             continue
         line = _strip_item(raw)
@@ -209,7 +221,7 @@ def parse_headings(text: str, topic: str = "") -> list[str]:
         if _FRAME_WORDS.match(line) or line.lower() == topic.strip().lower() or "heading" in line.lower():
             continue
         heading = line[0].upper() + line[1:]
-        if heading.lower() not in {h.lower() for h in headings}:
+        if not any(_similar(heading, other) for other in headings):
             headings.append(heading)
     return headings
 
@@ -226,10 +238,13 @@ def parse_fields(text: str) -> dict[str, str]:
     return found
 
 
-def parse_points(text: str, limit: int = 3) -> list[str]:
-    """Key points from a bulleted list; when there is none, the first short sentences of the prose."""
+def parse_points(text: str, limit: int = 3, *, truncated: bool = False) -> list[str]:
+    """Key points from a bulleted list; when there is none, the first short, finished sentences of the prose."""
     points: list[str] = []
-    for raw in text.splitlines():
+    lines = text.splitlines()
+    if truncated and len(lines) > 1:
+        lines = lines[:-1]
+    for raw in lines:
         if re.match(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+", raw):
             point = _strip_item(raw)
             if 3 <= len(point) <= 160 and point.lower() not in {p.lower() for p in points}:
@@ -238,7 +253,7 @@ def parse_points(text: str, limit: int = 3) -> list[str]:
         prose = " ".join(line.strip() for line in text.splitlines() if line.strip() and not _FIELD.match(line))
         for sentence in re.split(r"(?<=[.!?])\s+", prose):
             sentence = sentence.strip()
-            if 20 <= len(sentence) <= 160:
+            if 20 <= len(sentence) <= 160 and sentence[-1] in ".!?":
                 points.append(sentence.rstrip("."))
             if len(points) >= 2:
                 break
@@ -248,6 +263,7 @@ def parse_points(text: str, limit: int = 3) -> list[str]:
 def _valid_title(title: str | None) -> str | None:
     if not title:
         return None
+    title = re.sub(r"^(title\s*:\s*)+", "", title.strip(), flags=re.IGNORECASE)
     title = title.strip().strip("#*_\"'“”").strip()
     return title if 8 <= len(title) <= 128 and len(title.split()) >= 2 else None
 
@@ -420,21 +436,21 @@ def _piecewise_plan(target: ChatTarget, request: PlanRequest, research: Research
     notes = notes_from(research.evidence)
     examples = [(prompts.HEADINGS_EXAMPLE_USER, prompts.HEADINGS_EXAMPLE_ANSWER)]
     user = prompts.HEADINGS_USER.format(topic=request.topic, audience=request.audience, notes=notes, count=wanted)
-    answer = invoke_text(
+    reply = invoke_reply(
         target, messages_for(prompts.PLANNER_SYSTEM, user, examples), stage="plan", site=site, max_tokens=HEADING_TOKENS
     )
-    headings = parse_headings(answer, request.topic)
+    headings = parse_headings(reply.text, request.topic, truncated=reply.truncated)
     if len(headings) < MIN_SECTIONS - 2:
         repairs += 1
         repair = prompts.HEADINGS_REPAIR_USER.format(topic=request.topic, count=wanted)
-        answer = invoke_text(
+        reply = invoke_reply(
             target,
             messages_for(prompts.PLANNER_SYSTEM, repair, examples),
             stage="repair",
             site=site,
             max_tokens=HEADING_TOKENS,
         )
-        repaired = parse_headings(answer, request.topic)
+        repaired = parse_headings(reply.text, request.topic, truncated=reply.truncated)
         notes_log.append(f"The first list of headings was unusable ({len(headings)} found); asked again.")
         headings = repaired if len(repaired) > len(headings) else headings
     if len(headings) < MIN_SECTIONS - 2:
@@ -492,15 +508,14 @@ def _piecewise_plan(target: ChatTarget, request: PlanRequest, research: Research
         numbers = set(draft.evidence)
         section_notes = notes_from([e for e in research.evidence if e.n in numbers], limit=2)
         user = prompts.POINTS_USER.format(topic=request.topic, heading=heading, notes=section_notes)
-        points = parse_points(
-            invoke_text(
-                target,
-                messages_for(prompts.PLANNER_SYSTEM, user, points_examples),
-                stage="plan",
-                site=site,
-                max_tokens=POINTS_TOKENS,
-            )
+        reply = invoke_reply(
+            target,
+            messages_for(prompts.PLANNER_SYSTEM, user, points_examples),
+            stage="plan",
+            site=site,
+            max_tokens=POINTS_TOKENS,
         )
+        points = parse_points(reply.text, truncated=reply.truncated)
         if not points:
             points = [heading]
             notes_log.append(f"No key points came back for '{heading}'; its heading stands as the point.")

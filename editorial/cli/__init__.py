@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "editorial.cli.review",
     "editorial.cli.export",
     "editorial.cli.sources",
+    "editorial.cli.chain",
 ]
 
 

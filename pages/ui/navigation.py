@@ -66,4 +66,18 @@ PAGES: list[PageSpec] = [
         "Desk",
         "Collections of your own material: upload files or paste text, watch them ingest, preview and search them.",
     ),
+    PageSpec(
+        "pages/plan_write.py",
+        "Plan & Write",
+        ":material/auto_awesome:",
+        "Write",
+        "Research a collection, edit and approve the plan, write the post with citations while it streams.",
+    ),
+    PageSpec(
+        "pages/usage.py",
+        "Usage",
+        ":material/monitoring:",
+        "Insights",
+        "Tokens per day, model, stage and draft; tokens per published word; estimated cost; CSV download.",
+    ),
 ]

@@ -56,6 +56,37 @@ def chat_model(role: str = "default"):
     return _chat_model_for(key, role, current)
 
 
+@st.cache_resource(show_spinner=False)
+def run_registry():
+    """The process-wide registry of background chain runs (they survive reruns and page switches)."""
+    from editorial.chain.runner import RunRegistry
+
+    return RunRegistry()
+
+
+def chat_model_for(current: Settings, role: str):
+    """The chat model ``role`` uses under ``current`` settings (per-stage overrides applied), loaded once."""
+    from editorial.llm import spec_for
+
+    spec = spec_for(current, role)
+    key = f"{spec.backend}|{spec.model}|{spec.base_url}|{current.torch_dtype}"
+    return _chat_model_for(key, role, current)
+
+
+def chain_services(current: Settings, *, chroma_name: str | None):
+    """Models and search for one run; remote endpoints are pinged first (one-line error if they fail)."""
+    from editorial.chain.models import build_services, preflight
+
+    preflight(current)
+    return build_services(
+        current,
+        engine(),
+        chroma_name=chroma_name,
+        embeddings=embeddings() if chroma_name else None,
+        model_for=chat_model_for,
+    )
+
+
 def show_error(exc: BaseException) -> None:
     """Show an error as one readable line (EditorialError) or a short generic line."""
     if isinstance(exc, EditorialError):

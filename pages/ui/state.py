@@ -17,6 +17,8 @@ class Keys:
     RUN_ID = "run_id"
     INGEST_JOB = "ingest_job"
     INGEST_REPORT = "ingest_report"
+    PLAN_EDIT = "plan_edit"
+    """The Plan & Write page's working copy of the blueprint being edited."""
 
 
 def current_user_id() -> int | None:

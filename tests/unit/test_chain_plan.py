@@ -179,3 +179,17 @@ def test_blueprint_rejects_duplicate_headings_and_cleans_tags():
         Blueprint(title_candidates=["t"], sections=[Section(heading="A"), Section(heading="a")])
     bp = Blueprint(title_candidates=["t"], sections=[Section(heading="A")], tags=["C++", "Go", "go", "", "x", "y"])
     assert bp.tags == ["c", "go", "x", "y"]
+
+
+def test_parsing_drops_cut_lines_near_duplicates_and_repeated_markers():
+    text = (
+        "1. What Is RAG and Why Use It\n2. What is RAG - and why use it?\n3. Chunking Your Documents\n4. Evaluating Ret"
+    )
+    assert parse_headings(text, truncated=True) == ["What Is RAG and Why Use It", "Chunking Your Documents"]
+    assert parse_points("- - first point here\n- second point, cut", truncated=True) == ["first point here"]
+    assert parse_points("A finished sentence about chunks. And a sentence that was cut by the") == [
+        "A finished sentence about chunks"
+    ]
+    from editorial.chain.plan import _valid_title
+
+    assert _valid_title('Title: "The Art of Retrieval"') == "The Art of Retrieval"
