@@ -104,7 +104,12 @@ def test_a_disabled_account_is_logged_out_on_the_next_run():
 
 
 def test_an_editor_is_refused_admin_and_reviewer_pages():
-    for page, message in (("pages/users.py", "may not manage users"), ("pages/review.py", "may not approve")):
+    pages = (
+        ("pages/users.py", "may not manage users"),
+        ("pages/review.py", "may not approve"),
+        ("pages/settings.py", "Settings is not available to you: editor is an editor and may not manage settings."),
+    )
+    for page, message in pages:
         at = open_page(page, role="editor")
         assert not at.exception
         assert message in at.error[0].value
