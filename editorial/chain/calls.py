@@ -127,14 +127,21 @@ def stream_text(
     site: CallSite,
     max_tokens: int,
     on_token: Callable[[str], None],
+    **generation: Any,
 ) -> str:
-    """Stream the model's answer to ``on_token``; stop (raising :class:`Cancelled`) when cancel is set."""
+    """Stream the model's answer to ``on_token``; stop (raising :class:`Cancelled`) when cancel is set.
+
+    ``generation`` holds extra per-call keywords for the model (e.g. ``min_new_tokens`` in benchmarks).
+    """
     site.check()
     parts: list[str] = []
     stream = None
     try:
         stream = target.model.stream(
-            messages, config=site.config(target, stage), **limit_kwargs(target.model, max_tokens, site.cancel)
+            messages,
+            config=site.config(target, stage),
+            **limit_kwargs(target.model, max_tokens, site.cancel),
+            **generation,
         )
         for chunk in stream:
             text = _content(chunk)

@@ -54,8 +54,21 @@ def clean_section(text: str, heading: str = "") -> str:
         kept.append(line.rstrip())
     if in_code:
         kept.append(_CODE_FENCE)
-    cleaned = "\n".join(kept).strip()
-    return re.sub(r"\n{3,}", "\n\n", cleaned)
+    cleaned = re.sub(r"\n{3,}", "\n\n", "\n".join(kept).strip())
+    return drop_repeated_paragraphs(cleaned)
+
+
+def drop_repeated_paragraphs(text: str) -> str:
+    """Remove paragraphs that repeat an earlier one word for word (small models loop)."""
+    seen: set[str] = set()
+    out = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        key = " ".join(re.sub(r"\[\d+\]", "", paragraph).lower().split())
+        if key and key in seen:
+            continue
+        seen.add(key)
+        out.append(paragraph)
+    return "\n\n".join(out).strip()
 
 
 def split_sentences(paragraph: str) -> list[str]:

@@ -18,7 +18,14 @@ from editorial.chain.citations import (
 )
 from editorial.chain.research import MIN_SCORE, EvidenceRegistry, Search
 from editorial.chain.schemas import Blueprint, Evidence, Section, WrittenSection
-from editorial.chain.text import clean_section, count_words, last_sentences, trim_to_budget, within_budget
+from editorial.chain.text import (
+    clean_section,
+    count_words,
+    drop_repeated_paragraphs,
+    last_sentences,
+    trim_to_budget,
+    within_budget,
+)
 
 TOKENS_PER_WORD = 1.35
 """SmolLM2's tokenizer: about 1.3 tokens per English word; the cap leaves room for +20%."""
@@ -108,7 +115,7 @@ def write_section(
         )
         extra = clean_section(more, section.heading)
         on_token(extra)
-        text = f"{text}\n\n{extra}".strip() if extra else text
+        text = drop_repeated_paragraphs(f"{text}\n\n{extra}") if extra else text
     allowed = {item.n for item in sources}
     text, _kept, dropped = keep_allowed(text, allowed)
     text = attribute_paragraphs(text, sources)

@@ -94,3 +94,10 @@ def test_assemble_and_replace_section_keep_citations_resolving():
     assert "Intro text [1]." in text2 and "Rewritten body [2]." in text2
     assert listed == ["[1] b.pdf — page 3", "[2] c.md — Deep"]
     assert verify(text2, listed) == []
+
+
+def test_repeated_paragraphs_are_dropped():
+    from editorial.chain.text import drop_repeated_paragraphs
+
+    text = "RAG is useful [1].\n\nSomething else.\n\nRAG is  useful [2].\n\nEnd."
+    assert drop_repeated_paragraphs(text) == "RAG is useful [1].\n\nSomething else.\n\nEnd."

@@ -1,0 +1,80 @@
+"""Plan and write a short post with the real embedded SmolLM2 over a small real corpus (bench/corpus/rag)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from db.crud import drafts as draft_crud
+from db.crud import usage as usage_crud
+from db.models import CallStatus, RunKind, RunStatus
+from db.session import session_scope
+from editorial.chain.citations import split_references, verify
+from editorial.chain.models import build_services
+from editorial.chain.runner import ChainCallbacks, RunRequest, run_chain
+from editorial.chain.schemas import Blueprint
+from editorial.chain.write import section_headings
+from editorial.collections import create_collection
+from editorial.frontmatter import validate_front_matter
+from editorial.ingest import IngestItem, ingest_items
+
+pytestmark = pytest.mark.integration
+
+CORPUS = Path(__file__).resolve().parents[2] / "bench" / "corpus" / "rag"
+
+
+class Tokens(ChainCallbacks):
+    def __init__(self):
+        self.count = 0
+        self.sections = []
+
+    def on_token(self, text):
+        self.count += 1
+
+    def on_section_start(self, index, total, heading):
+        self.sections.append((index, total))
+
+
+def test_plan_and_write_a_short_post_with_the_embedded_model(settings, engine):
+    from editorial.embeddings import build_embeddings
+
+    embeddings = build_embeddings(settings)
+    collection = create_collection(engine, name="RAG notes")
+    items = [IngestItem(path.name, path.read_bytes()) for path in sorted(CORPUS.glob("*.md"))]
+    ingest_items(settings, engine, embeddings, collection_id=collection.id, items=items)
+
+    services = build_services(settings, engine, chroma_name=collection.chroma_name, embeddings=embeddings)
+    assert services.planner.backend == "embedded" and not services.planner.structured_output
+    progress = Tokens()
+    outcome = run_chain(
+        RunRequest(
+            kind=RunKind.PLAN_AND_WRITE,
+            topic="retrieval-augmented generation",
+            collection_id=collection.id,
+            target_words=300,
+        ),
+        services,
+        progress,
+    )
+    assert outcome.status == RunStatus.SUCCEEDED, outcome.error
+    assert progress.count > 20 and progress.sections[0] == (0, 5)  # streamed, section i of n
+
+    with session_scope(engine) as session:
+        draft = draft_crud.get_draft(session=session, draft_id=outcome.draft_id)
+        revision = draft_crud.current_revision(session=session, draft=draft)
+        calls = usage_crud.list_calls(session=session, run_id=outcome.run_id)
+        from db.models import Plan
+
+        plan = session.get(Plan, outcome.plan_id)
+    blueprint = Blueprint.model_validate(plan.blueprint)
+    assert blueprint.budget_total == 300 and len(blueprint.sections) == 5
+    assert plan.is_fallback == outcome.is_fallback
+    assert validate_front_matter(revision.front_matter, revision.body) == {}
+    assert section_headings(revision.body) == [s.heading for s in blueprint.sections]
+    text, references = split_references(revision.body)
+    assert verify(text, references) == []
+    assert all(c.status == CallStatus.OK and c.prompt_tokens > 0 and c.completion_tokens > 0 for c in calls)
+    assert {c.model for c in calls} == {"SmolLM2-135M-Instruct (embedded)"}
+    ratio = outcome.usage.total_tokens / max(1, draft.word_count)
+    assert ratio < 12, f"{ratio:.1f} tokens per published word"
