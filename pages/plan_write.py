@@ -227,6 +227,7 @@ def run_panel(run_id: int) -> None:
             )
         elif outcome.plan_id:
             current = st.session_state.get(Keys.PLAN_EDIT)
+            st.info(f"Plan #{outcome.plan_id} is ready: review and edit it on the Plan tab.", icon=":material/info:")
             if not current or current.get("plan_id") != outcome.plan_id:
                 load_working_copy(outcome.plan_id)
                 st.session_state[Keys.PLAN_ID] = outcome.plan_id
