@@ -4,8 +4,11 @@ import streamlit as st
 
 from db.crud.stats import count_rows
 from db.session import session_scope
-from pages.ui import resources
+from editorial.workflow import Action
+from pages.ui import auth, resources
 from pages.ui.navigation import PAGES
+
+user = auth.require(Action.VIEW)
 
 st.title("Editorial Desk")
 st.markdown(
@@ -24,7 +27,7 @@ for column, (label, value) in zip(columns, counts.items(), strict=True):
 
 st.subheader("Pages")
 for spec in PAGES:
-    if spec.default:
+    if spec.default or not auth.may_open(user.role, spec.path):
         continue
     st.page_link(spec.path, label=spec.title, icon=spec.icon)
     st.caption(spec.blurb)

@@ -7,7 +7,10 @@ from editorial.embeddings import embedding_display_name
 from editorial.errors import EditorialError
 from editorial.llm import describe_model_source, model_display_name, spec_for
 from editorial.vectorstore import chroma_location, get_chroma_client
-from pages.ui import resources
+from editorial.workflow import Action
+from pages.ui import auth, resources
+
+auth.require(Action.MANAGE_SETTINGS)
 
 st.title("Settings")
 settings = resources.settings()
