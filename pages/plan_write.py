@@ -53,6 +53,7 @@ def start(request: RunRequest, chroma_name: str | None, resume_run_id: int | Non
         resources.show_error(exc)
         return
     st.session_state[Keys.RUN_ID] = handle.run_id
+    st.rerun()  # show the progress panel (it sits above the tabs) at once
 
 
 def chroma_name_of(collection_id: int | None) -> str | None:
@@ -241,7 +242,6 @@ def run_panel(run_id: int) -> None:
                 run = run_crud.get_run(session=session, run_id=run_id)
                 collection_id = run.collection_id if run else None
             start(request, chroma_name_of(collection_id), resume_run_id=run_id)
-            st.rerun()
     for note in outcome.notes:
         st.caption(f"Note: {note}")
 
@@ -487,7 +487,7 @@ with runs_tab:
                 for r in runs
             ],
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
         resumable = [r for r in runs if r.status in (RunStatus.FAILED, RunStatus.CANCELLED)]
         if resumable:
@@ -496,4 +496,3 @@ with runs_tab:
             if st.button("Resume", disabled=bool(registry.active_ids()), key="pw_resume"):
                 run = next(r for r in resumable if r.id == chosen)
                 start(RunRequest(kind=run.kind), chroma_name_of(run.collection_id), resume_run_id=chosen)
-                st.rerun()

@@ -128,7 +128,7 @@ if _prices:
     st.dataframe(
         [{"model": m, "prompt $/M": p, "completion $/M": c} for m, p, c in _prices],
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
 with st.form("model-price", clear_on_submit=True):
     _cols = st.columns([3, 2, 2])

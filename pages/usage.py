@@ -89,13 +89,13 @@ if per_draft:
             for draft_id, figures in sorted(per_draft.items())
         ],
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
 else:
     st.caption("No calls in this range belong to a draft.")
 
 with st.expander("Every call"):
-    st.dataframe(frame.drop(columns=["day"]), hide_index=True, use_container_width=True)
+    st.dataframe(frame.drop(columns=["day"]), hide_index=True, width="stretch")
 
 st.download_button(
     "Download as CSV",

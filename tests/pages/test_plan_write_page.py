@@ -60,6 +60,8 @@ def plan_from_page(at):
     at.text_input(key="pw_topic").input("retrieval for documentation").run()
     at.number_input(key="pw_words").set_value(600).run()
     at.button(key="pw_plan").click().run()
+    shown = [e.value for e in [*at.caption, *at.success, *at.info]]
+    assert any(text.startswith("Run ") for text in shown), shown  # the progress panel appears at once
     wait_for_runs()
     at.run()
     at.run()
