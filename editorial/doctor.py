@@ -134,6 +134,18 @@ def check_accounts(settings: Settings, repair: bool) -> CheckResult:
 CHECKS.append(check_accounts)
 
 
+def check_runs(settings: Settings, repair: bool) -> CheckResult:
+    """No plan/write run is left 'running' by a process that died (``repair`` marks such runs failed)."""
+    from editorial.chain.runner import stale_runs_report
+    from editorial.datastore import open_database
+
+    ok, message = stale_runs_report(open_database(settings), repair=repair)
+    return CheckResult("runs", ok, message)
+
+
+CHECKS.append(check_runs)
+
+
 def run_checks(settings: Settings, *, repair: bool = False, models: bool = True) -> list[CheckResult]:
     """Run every check; an exception becomes a failed check with a one-line message."""
     checks = list(CHECKS) + (model_checks(settings) if models else [])

@@ -121,6 +121,17 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def stale_run_ids(*, session: Session, now: datetime | None = None, stale_after: timedelta = STALE_AFTER) -> list[int]:
+    """Ids of running runs whose heartbeat is older than ``stale_after`` (their process died)."""
+    now = now or utcnow()
+    stale = []
+    for run in session.exec(select(Run).where(Run.status == RunStatus.RUNNING)):
+        beat = _aware(run.heartbeat_at) or _aware(run.started_at)
+        if beat is not None and now - beat > stale_after:
+            stale.append(run.id)
+    return stale
+
+
 def mark_stale_runs(
     *, session: Session, now: datetime | None = None, stale_after: timedelta = STALE_AFTER
 ) -> list[int]:
@@ -129,15 +140,13 @@ def mark_stale_runs(
     Their calls stay in the ledger; their saved state lets them resume.
     """
     now = now or utcnow()
-    stale = []
-    for run in session.exec(select(Run).where(Run.status == RunStatus.RUNNING)):
-        beat = _aware(run.heartbeat_at) or _aware(run.started_at)
-        if beat is not None and now - beat > stale_after:
-            run.status = RunStatus.FAILED
-            run.error = "The process running it stopped (no heartbeat); resume it to continue."
-            run.finished_at = now
-            session.add(run)
-            stale.append(run.id)
+    stale = stale_run_ids(session=session, now=now, stale_after=stale_after)
+    for run_id in stale:
+        run = session.get(Run, run_id)
+        run.status = RunStatus.FAILED
+        run.error = "The process running it stopped (no heartbeat); resume it to continue."
+        run.finished_at = now
+        session.add(run)
     session.flush()
     return stale
 

@@ -598,3 +598,16 @@ class RunRegistry:
         """Runs still working in this process."""
         with self._lock:
             return [run_id for run_id, handle in self._runs.items() if not handle.done]
+
+
+def stale_runs_report(engine: Engine, *, repair: bool) -> tuple[bool, str]:
+    """For ``doctor``: runs left ``running`` by a process that died (``repair`` marks them failed, resumable)."""
+    with session_scope(engine) as session:
+        if repair:
+            fixed = run_crud.mark_stale_runs(session=session)
+            return True, (f"{len(fixed)} interrupted run(s) marked failed; they can resume" if fixed else "none stale")
+        stale = run_crud.stale_run_ids(session=session)
+    if stale:
+        ids = ", ".join(map(str, stale[:5]))
+        return False, f"{len(stale)} run(s) were interrupted mid-way (ids {ids}); doctor --repair marks them failed"
+    return True, "no interrupted runs"

@@ -260,3 +260,16 @@ def test_execute_never_raises_on_unexpected_errors(engine, collection_id):
     assert outcome.status == RunStatus.FAILED and outcome.error == "Unexpected error: OSError: disk gone"
     with session_scope(engine) as session:
         assert session.exec(select(LLMCall)).all() == []
+
+
+def test_doctor_reports_and_repairs_interrupted_runs(settings, engine):
+    from editorial.doctor import check_runs
+
+    assert check_runs(settings, False).ok
+    with session_scope(engine) as session:
+        run = run_crud.create_run(session=session, kind=RunKind.PLAN_AND_WRITE)
+        run.heartbeat_at = utcnow() - timedelta(minutes=5)
+    result = check_runs(settings, False)
+    assert not result.ok and f"ids {run.id}" in result.message
+    assert check_runs(settings, True).message == "1 interrupted run(s) marked failed; they can resume"
+    assert check_runs(settings, False).ok
