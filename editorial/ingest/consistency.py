@@ -17,8 +17,7 @@ from sqlalchemy import Engine
 from db.crud import sources as crud
 from db.models import SourceStatus
 from db.session import session_scope
-from editorial.ingest import records
-from editorial.ingest import live
+from editorial.ingest import live, records
 from editorial.ingest.live import live_source_ids
 from editorial.settings import Settings
 

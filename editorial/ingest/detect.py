@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import PurePosixPath
 
 from editorial.ingest.errors import SourceRejected
@@ -77,12 +78,13 @@ def binary_signature(data: bytes) -> str | None:
     return None
 
 
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\ufffd]")
+
+
 def _looks_binary(text: str) -> bool:
+    """More than 2% control characters (other than whitespace) or replacement characters."""
     sample = text[:20000]
-    if not sample:
-        return False
-    controls = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\n\r\f\v") or ch == "\ufffd")
-    return controls / len(sample) > 0.02
+    return bool(sample) and len(_CONTROL.findall(sample)) / len(sample) > 0.02
 
 
 # When several encodings read the bytes equally well, prefer the common ones (cp1250 and cp1252 tie on French).

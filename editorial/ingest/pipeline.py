@@ -33,11 +33,12 @@ from editorial.settings import Settings
 PIPELINE_VERSION = "1"
 """Bump when parsing or splitting changes, so unchanged files are indexed again."""
 
-GROUP_CHUNKS = 64
+GROUP_CHUNKS = 128
 """Files are indexed together until a group holds this many chunks."""
 
-INDEX_BATCH = 64
-"""Documents per ``add_documents`` call (the embedding model batches them by ``embedding_batch_size``)."""
+INDEX_BATCH = 128
+"""Documents per ``add_documents`` call: one Chroma upsert each (its fixed cost is amortised over the batch);
+the embedding model splits them into batches of ``embedding_batch_size``."""
 
 HEARTBEAT_SECONDS = 5.0
 MAX_NAME = 512
@@ -108,6 +109,7 @@ class _Ingest:
         self.names: dict[str, str] = {}
         self.hashes: dict[str, str] = {}
         self._beat = 0.0
+        self._store = None
 
     # ------------------------------------------------------------------ prepare (nothing written)
     def prepare(self, item: IngestItem) -> _Prepared | FileOutcome:
@@ -285,7 +287,9 @@ class _Ingest:
         chroma_name = self.collection.chroma_name
         before = records.keys_by_source(self.engine, chroma_name, [p.source_key for p in group])
         self._heartbeat(ids, force=True)
-        store = vector_store(self.settings, chroma_name, self.embeddings)
+        if self._store is None:
+            self._store = vector_store(self.settings, chroma_name, self.embeddings)
+        store = self._store
         index(
             self._feed(group, ids),
             records.record_manager(self.engine, chroma_name),
