@@ -107,3 +107,92 @@ def test_upload_mixed_files_then_search_and_delete():
     assert not at.exception
     with session_scope(engine) as session:
         assert crud.get_source(session=session, source_id=pdf.id) is None
+
+
+def _failing_source(engine, collection_id: int) -> None:
+    from langchain_core.embeddings import Embeddings
+
+    from editorial.ingest import IngestItem, ingest_items
+
+    class Broken(Embeddings):
+        def embed_documents(self, texts):
+            raise RuntimeError("model crashed")
+
+        def embed_query(self, text):
+            raise RuntimeError("model crashed")
+
+    item = IngestItem("notes.md", b"# Notes\n\nGrinder calibration for the morning shift.")
+    ingest_items(get_settings(), engine, Broken(), collection_id=collection_id, items=[item])
+
+
+@pytest.mark.integration
+def test_paste_text_and_retry_a_failed_source():
+    engine = open_database(get_settings())
+    collection = create_collection(engine, name="Notes")
+    _failing_source(engine, collection.id)
+    at = open_page(PAGE)
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["status"]) == ["❌ failed"]
+    assert "Storing the chunks failed (model crashed); retry it." in list(table["problem"])
+
+    retry = next(b for b in at.button if b.label == "Retry 1 failed source(s)")
+    retry.click()
+    at.run()
+    _wait_for_report(at)
+    assert _metrics(at)["Added"] == "1"
+
+    title = next(t for t in at.text_input if t.label == "Title of the pasted text")
+    title.set_value("Interview notes")
+    at.text_area[0].set_value("# Interview\n\nThe team ships on Fridays after the review.")
+    at.button(key="FormSubmitter:paste-Ingest text").click()
+    at.run()
+    _wait_for_report(at)
+    with session_scope(engine) as session:
+        rows = {s.name: s for s in crud.list_sources(session=session, collection_id=collection.id)}
+    assert rows["notes.md"].status == SourceStatus.READY
+    assert rows["Interview notes"].kind == "paste" and rows["Interview notes"].status == SourceStatus.READY
+
+
+def test_a_row_left_ingesting_by_a_dead_process_shows_as_failed(monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    from db.models import Source
+
+    engine = open_database(get_settings())
+    collection = create_collection(engine, name="Crashed")
+    with session_scope(engine) as session:
+        session.add(
+            Source(
+                collection_id=collection.id, name="half.pdf", kind="pdf", source_key="k" * 32,
+                status=SourceStatus.INGESTING, updated_at=datetime.now(UTC) - timedelta(minutes=5),
+            )
+        )  # fmt: skip
+    at = open_page(PAGE)
+    assert not at.exception
+    assert "1 ingest(s) were interrupted and are marked failed: half.pdf" in at.warning[0].value
+    assert list(at.dataframe[0].value["status"]) == ["❌ failed"]
+
+
+def test_rename_and_delete_a_collection():
+    engine = open_database(get_settings())
+    create_collection(engine, name="Old name")
+    at = open_page(PAGE)
+    rename = next(t for t in at.text_input if t.label == "Rename this collection")
+    rename.set_value("New name")
+    at.button(key="FormSubmitter:rename_collection-Rename").click()
+    at.run()
+    assert not at.exception
+    with session_scope(engine) as session:
+        assert [c.name for c in crud.list_collections(session=session)] == ["New name"]
+
+    delete = next(b for b in at.button if b.label == "Delete collection")
+    assert delete.disabled
+    at.checkbox(key="confirm_delete_collection").check()
+    at.run()
+    next(b for b in at.button if b.label == "Delete collection").click()
+    at.run()
+    assert not at.exception
+    with session_scope(engine) as session:
+        assert crud.list_collections(session=session) == []
+    assert "Create the first one" in at.info[0].value
