@@ -106,9 +106,15 @@ def search(
     if collection is None:
         return []
     vector = embeddings.embed_query(query)
-    return search_by_vector(
-        collection, vector, k=k, mmr=mmr, fetch_k=fetch_k, lambda_mult=lambda_mult, min_score=min_score
-    )
+    try:
+        return search_by_vector(
+            collection, vector, k=k, mmr=mmr, fetch_k=fetch_k, lambda_mult=lambda_mult, min_score=min_score
+        )
+    except Exception as exc:  # e.g. a collection built with another embedding model (other dimension)
+        from editorial.errors import ChromaUnavailable
+
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise ChromaUnavailable(f"Searching the collection failed: {reason}") from exc
 
 
 @dataclass(frozen=True)

@@ -106,3 +106,13 @@ def test_source_chunks_come_in_document_order(settings, engine, indexed):
         source = crud.get_source_by_name(session=session, collection_id=collection.id, name="coffee.md")
     chunks = source_chunks(settings, chroma_name=collection.chroma_name, source_key=source.source_key)
     assert [(c.chunk_index, c.location) for c in chunks] == [(0, "Coffee > Boiler"), (1, "Coffee > Taste")]
+
+
+def test_a_model_of_another_dimension_is_a_one_line_error(settings, indexed):
+    from langchain_core.embeddings import DeterministicFakeEmbedding
+
+    from editorial.errors import ChromaUnavailable
+
+    collection, _ = indexed
+    with pytest.raises(ChromaUnavailable, match=r"^Searching the collection failed: .*dimension"):
+        search(settings, DeterministicFakeEmbedding(size=7), chroma_name=collection.chroma_name, query="espresso")
