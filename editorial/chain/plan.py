@@ -250,7 +250,7 @@ def parse_points(text: str, limit: int = 3, *, truncated: bool = False) -> list[
             if 3 <= len(point) <= 160 and point.lower() not in {p.lower() for p in points}:
                 points.append(point)
     if not points:
-        prose = " ".join(line.strip() for line in text.splitlines() if line.strip() and not _FIELD.match(line))
+        prose = " ".join(_strip_item(line) for line in lines if line.strip() and not _FIELD.match(line))
         for sentence in re.split(r"(?<=[.!?])\s+", prose):
             sentence = sentence.strip()
             if 20 <= len(sentence) <= 160 and sentence[-1] in ".!?":

@@ -187,6 +187,9 @@ def test_parsing_drops_cut_lines_near_duplicates_and_repeated_markers():
     )
     assert parse_headings(text, truncated=True) == ["What Is RAG and Why Use It", "Chunking Your Documents"]
     assert parse_points("- - first point here\n- second point, cut", truncated=True) == ["first point here"]
+    assert parse_points("-# The ability to retrieve is key to RAG systems.") == [
+        "The ability to retrieve is key to RAG systems"
+    ]
     assert parse_points("A finished sentence about chunks. And a sentence that was cut by the") == [
         "A finished sentence about chunks"
     ]
