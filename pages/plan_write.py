@@ -227,9 +227,9 @@ def run_panel(run_id: int) -> None:
                 "pages/editor.py", label=f"Open draft {outcome.draft_id} in the Editor", icon=":material/edit:"
             )
         elif outcome.plan_id:
-            current = st.session_state.get(Keys.PLAN_EDIT)
             st.info(f"Plan #{outcome.plan_id} is ready: review and edit it on the Plan tab.", icon=":material/info:")
-            if not current or current.get("plan_id") != outcome.plan_id:
+            if st.session_state.get("pw_opened_run") != run_id:  # open the new plan once; the editor may move on
+                st.session_state["pw_opened_run"] = run_id
                 load_working_copy(outcome.plan_id)
                 st.session_state[Keys.PLAN_ID] = outcome.plan_id
                 st.rerun()
@@ -340,14 +340,16 @@ with plan_tab:
         recent = plan_crud.list_plans(session=session, limit=30)
     if recent:
         labels = {p.id: f"#{p.id} · {p.topic} ({p.status.value})" for p in recent}
+        if work and work["plan_id"] in labels and st.session_state.get("pw_plan_pick") != work["plan_id"]:
+            st.session_state["pw_plan_pick"] = work["plan_id"]  # the plan being edited (e.g. one just made)
         chosen = st.selectbox(
             "Plan",
             list(labels),
             format_func=labels.get,
             key="pw_plan_pick",
-            index=list(labels).index(work["plan_id"]) if work and work["plan_id"] in labels else 0,
+            on_change=lambda: load_working_copy(st.session_state["pw_plan_pick"]),
         )
-        if not work or work["plan_id"] != chosen:
+        if not work:
             work = load_working_copy(chosen)
     if not work:
         st.info("No plan yet: start one on the New post tab.", icon=":material/info:")

@@ -106,6 +106,27 @@ def test_plan_edit_approve_and_write(fake_chain):
     assert any("finished" in s.value for s in at.success)
 
 
+def test_a_new_plan_replaces_the_one_being_edited_and_plans_can_be_picked(fake_chain):
+    at = plan_from_page(open_page(PAGE))
+    first = at.selectbox(key="pw_plan_pick").value
+    fake_chain["responder"] = lambda m: (
+        "1. Alpha Systems Explained\n2. Beta Tools in Practice\n3. Gamma Results Compared"
+        if "section headings" in str(m[-1].content)
+        else good_responder(m)
+    )
+    at.text_input(key="pw_topic").input("a second topic").run()
+    at.button(key="pw_plan").click().run()
+    wait_for_runs()
+    at.run()
+    at.run()
+    headings = [w.value for w in at.text_input if w.key and w.key.startswith("pw_heading_")]
+    assert headings[1] == "Alpha Systems Explained"
+    assert at.selectbox(key="pw_plan_pick").value == first + 1
+    at.selectbox(key="pw_plan_pick").set_value(first).run()
+    headings = [w.value for w in at.text_input if w.key and w.key.startswith("pw_heading_")]
+    assert headings[1] == "Why Chunk Size Matters"
+
+
 def test_fallback_plan_is_labelled(fake_chain):
     fake_chain["responder"] = lambda messages: "Sentences only, no list at all, from a tiny model."
     at = plan_from_page(open_page(PAGE))
