@@ -31,6 +31,14 @@ def assign_draft(*, session: Session, run_id: int, draft_id: int) -> int:
     return len(calls)
 
 
+def assign_plan_calls(*, session: Session, plan_id: int, draft_id: int) -> int:
+    """Attach the calls of the runs that made plan ``plan_id`` (and are not yet attached) to ``draft_id``."""
+    from db.models import Run, RunKind
+
+    run_ids = list(session.exec(select(Run.id).where(Run.plan_id == plan_id, Run.kind == RunKind.PLAN)))
+    return sum(assign_draft(session=session, run_id=run_id, draft_id=draft_id) for run_id in run_ids)
+
+
 def list_calls(
     *,
     session: Session,

@@ -334,6 +334,8 @@ class _Run:
             )
             self.draft_id = draft.id
             usage_crud.assign_draft(session=session, run_id=self.run_id, draft_id=draft.id)
+            if self.plan_id is not None:  # a plan made by an earlier run: its tokens count for this draft too
+                usage_crud.assign_plan_calls(session=session, plan_id=self.plan_id, draft_id=draft.id)
         self.state["draft_id"] = self.draft_id
         self.save("done", draft_id=self.draft_id)
 
