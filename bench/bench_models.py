@@ -5,6 +5,7 @@ Generation is compared side by side, repetitions interleaved (the machine is sha
 * ``raw main``        - ``model.generate`` on the main thread (the reference);
 * ``app stream``      - ``editorial.llm`` chat model, ``.stream()`` called from a fresh non-main thread, exactly as a
                         Streamlit script rerun calls it (generation itself runs on the torch worker thread);
+* ``app stream 1thr`` - the same with ``EDITORIAL_TORCH_THREADS=1`` (shown when more than one core is used);
 * ``langchain stream`` - ``ChatHuggingFace(HuggingFacePipeline)`` ``.stream()`` from a fresh non-main thread (it
                         starts yet another thread per call): the path the app avoids.
 
@@ -96,13 +97,17 @@ def in_fresh_thread(fn):
 
 def bench_generation(models_dir: Path, reps: int, tokens: int, langchain: bool) -> None:
     """Tokens per second of the app's streaming path vs raw generate on the main thread."""
-    from editorial.llm import build_chat_model
-    from editorial.settings import Settings
+    from langchain_core.messages import HumanMessage
 
-    settings = Settings(model_cache_dir=models_dir, temperature=0.0)
+    from editorial.llm import build_chat_model
+    from editorial.llm.local import LocalChatModel
+    from editorial.llm.worker import default_thread_count
+    from editorial.settings import get_settings
+
+    settings = get_settings().model_copy(update={"model_cache_dir": models_dir, "temperature": 0.0})
     chat = build_chat_model(settings)
     model, tokenizer = chat.loaded.model, chat.loaded.tokenizer
-    from langchain_core.messages import HumanMessage
+    threads = default_thread_count(settings.torch_threads)
 
     input_ids, attention_mask = chat.encode_messages([HumanMessage(PROMPT)])
     gen_kwargs = {
@@ -117,22 +122,28 @@ def bench_generation(models_dir: Path, reps: int, tokens: int, langchain: bool) 
         out = model.generate(input_ids=input_ids, attention_mask=attention_mask, **gen_kwargs)
         return (out.shape[-1] - input_ids.shape[-1]) / (time.perf_counter() - started)
 
-    def app_stream() -> float:
+    def app_stream(chat_model) -> float:
         def script() -> float:
             started = time.perf_counter()
             last = None
-            for chunk in chat.stream(PROMPT, max_new_tokens=tokens, min_new_tokens=tokens):
+            for chunk in chat_model.stream(PROMPT, max_new_tokens=tokens, min_new_tokens=tokens):
                 last = chunk
             return last.usage_metadata["output_tokens"] / (time.perf_counter() - started)
 
         return in_fresh_thread(script)
 
-    variants = {"raw main": raw_main, "app stream": app_stream}
+    variants = {"raw main": raw_main, "app stream": lambda: app_stream(chat)}
+    if threads > 1:  # the worker with one torch thread: no OpenMP barriers, robust when cores are contended
+        single = LocalChatModel.from_loaded(
+            chat.loaded, model_name=chat.model_name, repetition_penalty=chat.repetition_penalty, torch_threads=1
+        )
+        variants["app stream 1thr"] = lambda: app_stream(single)
     if langchain:
         variants["langchain stream"] = langchain_variant(model, tokenizer, gen_kwargs, tokens)
 
+    print(f"\n(b) generation: torch threads {threads}, load average {os.getloadavg()[0]:.1f} at start", flush=True)
     raw_main()  # warm-up on the main thread: the trap appears after the main thread has used torch
-    app_stream()
+    app_stream(chat)
     results: dict[str, list[float]] = {name: [] for name in variants}
     for rep in range(reps):
         for name, fn in variants.items():
@@ -140,7 +151,10 @@ def bench_generation(models_dir: Path, reps: int, tokens: int, langchain: bool) 
             print(f"  rep {rep + 1} {name:<17} {results[name][-1]:6.1f} tokens/s", flush=True)
 
     base = statistics.median(results["raw main"])
-    print(f"\n(b) greedy generation, {tokens} new tokens, bfloat16, {reps} interleaved reps (tokens/s)")
+    print(
+        f"\n(b) greedy generation, {tokens} new tokens, {settings.torch_dtype}, {reps} interleaved reps (tokens/s), "
+        f"load average {os.getloadavg()[0]:.1f} at end"
+    )
     print(f"{'path':<18}{'median':>8}{'best':>8}{'ratio':>8}")
     for name, values in results.items():
         print(f"{name:<18}{statistics.median(values):>8.1f}{max(values):>8.1f}{statistics.median(values) / base:>8.2f}")

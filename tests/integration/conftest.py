@@ -17,7 +17,11 @@ def embedded_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def embedded_llm_settings(embedded_models_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    """Settings with the session's models folder, greedy generation and short answers."""
+    """Settings with the session's models folder, greedy generation and short answers.
+
+    One torch thread: on a contended 2-core machine two OpenMP threads can collapse to under 1 token/s (spinning
+    barriers), which would make the timing assertions below flaky; the code path is the same.
+    """
     from editorial.settings import Settings
 
     return Settings(
@@ -27,6 +31,7 @@ def embedded_llm_settings(embedded_models_dir: Path, tmp_path_factory: pytest.Te
         hf_hub_offline=True,
         temperature=0.0,
         max_new_tokens=48,
+        torch_threads=1,
     )
 
 

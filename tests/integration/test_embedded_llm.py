@@ -84,7 +84,7 @@ def test_an_event_cancels_a_run_within_moments(embedded_chat_model: LocalChatMod
     timer.cancel()
     assert reply.response_metadata["finish_reason"] == "cancelled"
     assert reply.usage_metadata["output_tokens"] < 400
-    assert elapsed < 8, f"cancellation took {elapsed:.1f} s"
+    assert elapsed < 15, f"cancellation took {elapsed:.1f} s"
 
 
 def test_a_callback_or_preset_event_cancels_too(embedded_chat_model: LocalChatModel):
@@ -106,7 +106,7 @@ def test_closing_a_stream_stops_its_generation(embedded_chat_model: LocalChatMod
     stream.close()  # what a Streamlit rerun or a `break` does
     started = time.perf_counter()
     embedded_chat_model.invoke(QUESTION, max_new_tokens=3)  # queued behind the abandoned run, if it still ran
-    assert time.perf_counter() - started < 8
+    assert time.perf_counter() - started < 15  # the abandoned 400-token run would take over a minute
 
 
 def test_works_from_non_main_threads(embedded_chat_model: LocalChatModel):
