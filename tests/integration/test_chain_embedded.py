@@ -78,3 +78,42 @@ def test_plan_and_write_a_short_post_with_the_embedded_model(settings, engine):
     assert {c.model for c in calls} == {"SmolLM2-135M-Instruct (embedded)"}
     ratio = outcome.usage.total_tokens / max(1, draft.word_count)
     assert ratio < 12, f"{ratio:.1f} tokens per published word"
+
+
+def test_cancel_mid_section_stops_fast_and_the_run_resumes(settings, engine):
+    import time
+
+    from db.models import Run
+    from editorial.chain.runner import RunRegistry
+    from editorial.embeddings import build_embeddings
+
+    embeddings = build_embeddings(settings)
+    collection = create_collection(engine, name="RAG notes")
+    items = [IngestItem(path.name, path.read_bytes()) for path in sorted(CORPUS.glob("*.md"))]
+    ingest_items(settings, engine, embeddings, collection_id=collection.id, items=items)
+    services = build_services(settings, engine, chroma_name=collection.chroma_name, embeddings=embeddings)
+    registry = RunRegistry()
+    request = RunRequest(
+        kind=RunKind.PLAN_AND_WRITE, topic="vector stores", collection_id=collection.id, target_words=300
+    )
+    handle = registry.start(request, services)
+    deadline = time.time() + 600
+    while time.time() < deadline and not (handle.progress.section_index == 1 and len(handle.progress.streamed) > 20):
+        time.sleep(0.05)
+    asked = time.perf_counter()
+    assert registry.cancel(handle.run_id)
+    handle.thread.join(60)
+    stopped = time.perf_counter() - asked
+    outcome = handle.progress.snapshot()["outcome"]
+    assert outcome.status == RunStatus.CANCELLED and stopped < 5, stopped
+    with session_scope(engine) as session:
+        run = session.get(Run, handle.run_id)
+        assert len(run.state["sections"]) == 1
+        kept = usage_crud.totals(session=session, run_id=handle.run_id)
+    assert kept["successful_requests"] >= 7  # the plan's calls, section 1 and the cut section 2
+
+    resumed = registry.start(request, services, resume_run_id=handle.run_id)
+    resumed.thread.join(600)
+    final = resumed.progress.snapshot()["outcome"]
+    assert final.status == RunStatus.SUCCEEDED, final.error
+    assert final.usage.total_tokens > kept["total_tokens"]
