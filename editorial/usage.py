@@ -205,7 +205,10 @@ class LedgerHandler(BaseCallbackHandler):
         if pending is None:
             return
         completion = self.counter.count_text("".join(pending.streamed))
-        message = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".strip()
+        if isinstance(error, GeneratorExit):  # the stream was closed early: the editor cancelled
+            message = "cancelled: the stream was closed before the answer ended"
+        else:
+            message = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".strip()
         self._store(pending, pending.prompt_tokens, completion, 0, CallStatus.ERROR, message[:500])
 
     def _store(
