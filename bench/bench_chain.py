@@ -110,6 +110,7 @@ def post_figures(engine, outcome):
         "citations_valid": verify(text, references) == [],
         "cited_sections": sum(1 for h in planned if cited_numbers(blocks.get(h, ""))),
         "within_budget": sum(1 for w in written if within_budget(count_words(w.text), w.budget)),
+        "quoted": sum(1 for w in written if w.quoted),
         "references": len(references),
     }
 
@@ -135,8 +136,9 @@ def bench_long_post(settings, engine, embeddings, collection, words: int) -> Non
         f"published words {figures['words']:,}; tokens per published word {ratio:.2f} "
         f"(reference 79 → {REFERENCE_TOKENS_PER_WORD / ratio:.1f}x leaner; goal ≤ 10); "
         f"plan {'FALLBACK' if figures['fallback'] else 'from the model'}; "
-        f"citations valid: {figures['citations_valid']}; {figures['within_budget']}/{figures['sections']} sections "
-        f"within budget; {seconds:.0f} s"
+        f"citations valid: {figures['citations_valid']} ({figures['references']} sources, {figures['cited_sections']} "
+        f"sections cited, {figures['quoted']} by a source quote); "
+        f"{figures['within_budget']}/{figures['sections']} sections within budget; {seconds:.0f} s"
     )
 
 
@@ -260,7 +262,8 @@ def bench_topics(settings, engine, embeddings, collection, count: int, words: in
     print(
         f"citation validity (every [n] resolves, every reference cited): "
         f"{sum(r['citations_valid'] for r in rows)}/{len(rows)} posts; sections with a citation: "
-        f"{sum(r['cited_sections'] for r in rows)}/{sections}"
+        f"{sum(r['cited_sections'] for r in rows)}/{sections}, of which {sum(r['quoted'] for r in rows)} only by the "
+        "source quote added to sections whose text cited nothing"
     )
     print(f"sections within ±20% of budget: {sum(r['within_budget'] for r in rows)}/{sections}")
     tokens, published = sum(r["tokens"] for r in rows), sum(r["words"] for r in rows)

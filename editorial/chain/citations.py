@@ -138,7 +138,7 @@ def attribute_paragraphs(text: str, evidence: list[Evidence], min_overlap: float
         stripped = paragraph.strip()
         if (
             not stripped
-            or stripped.startswith(("```", "|", "#"))
+            or stripped.startswith(("```", "|", "#", ">"))
             or CITATION.search(paragraph)
             or len(stripped.split()) < 12
         ):

@@ -166,6 +166,8 @@ class WrittenSection(BaseModel):
     words: int
     cited: list[int] = Field(default_factory=list)
     dropped_citations: list[int] = Field(default_factory=list)
+    quoted: bool = False
+    """True when the section ends with a cited source quote because the model's text cited nothing."""
 
 
 class PostResult(BaseModel):

@@ -10,6 +10,7 @@ from editorial.chain import prompts
 from editorial.chain.calls import CallSite, ChatTarget, invoke_text, messages_for, stream_text
 from editorial.chain.citations import (
     attribute_paragraphs,
+    cited_numbers,
     format_sources,
     keep_allowed,
     references_block,
@@ -17,7 +18,7 @@ from editorial.chain.citations import (
     split_references,
 )
 from editorial.chain.research import MIN_SCORE, EvidenceRegistry, Search
-from editorial.chain.schemas import Blueprint, Evidence, Section, WrittenSection
+from editorial.chain.schemas import MIN_SECTION_WORDS, Blueprint, Evidence, Section, WrittenSection
 from editorial.chain.text import (
     clean_section,
     count_words,
@@ -30,6 +31,8 @@ from editorial.chain.text import (
 TOKENS_PER_WORD = 1.35
 """SmolLM2's tokenizer: about 1.3 tokens per English word; the cap leaves room for +20%."""
 SOURCES_PER_SECTION = 3
+QUOTE_WORDS = 40
+"""Longest source sentence quoted into a section that has no citation of its own."""
 SOURCE_CHARS = 300
 
 
@@ -119,7 +122,11 @@ def write_section(
     allowed = {item.n for item in sources}
     text, _kept, dropped = keep_allowed(text, allowed)
     text = attribute_paragraphs(text, sources)
-    text = trim_to_budget(text, section.words)
+    quote = None if cited_numbers(text) else evidence_quote(section, sources)
+    budget = section.words - (count_words(quote) if quote else 0)
+    text = trim_to_budget(text, max(budget, MIN_SECTION_WORDS // 2))
+    if quote:
+        text = f"{text}\n\n{quote}".strip()
     text, cited, more_dropped = keep_allowed(text, allowed)
     return WrittenSection(
         heading=section.heading,
@@ -128,7 +135,32 @@ def write_section(
         words=count_words(text),
         cited=cited,
         dropped_citations=sorted(set(dropped) | set(more_dropped)),
+        quoted=quote is not None,
     )
+
+
+def evidence_quote(section: Section, sources: list[Evidence], max_words: int = QUOTE_WORDS) -> str | None:
+    """A verbatim, cited sentence from the section's best passage, as a Markdown quote.
+
+    Used when the model's text ends up with no citation at all (small models rarely cite, and code attributes a
+    paragraph only when it really overlaps a passage): the section then still carries one grounded, checkable
+    statement. Returns None when no passage has a usable sentence.
+    """
+    wanted = {w for w in re.findall(r"[a-z]{4,}", " ".join([section.heading, *section.key_points]).lower())}
+    best: tuple[float, str, int] | None = None
+    for item in sources:
+        for sentence in re.split(r"(?<=[.!?])\s+", " ".join(item.text.split())):
+            words = sentence.split()
+            if not 6 <= len(words) <= max_words or sentence.startswith(("#", "|", "-", "*", "`")):
+                continue
+            terms = set(re.findall(r"[a-z]{4,}", sentence.lower()))
+            score = len(terms & wanted) + 0.5 * item.score + (0.3 if sentence[-1] in ".!?" else 0)
+            if best is None or score > best[0]:
+                best = (score, sentence, item.n)
+    if best is None:
+        return None
+    sentence = best[1] if best[1][-1] in ".!?" else best[1] + "."
+    return f"> {sentence[:-1]} [{best[2]}]{sentence[-1]}"
 
 
 def assemble(blueprint: Blueprint, written: list[WrittenSection], evidence: dict[int, Evidence]) -> tuple[str, list]:
