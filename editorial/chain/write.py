@@ -122,7 +122,7 @@ def write_section(
     allowed = {item.n for item in sources}
     text, _kept, dropped = keep_allowed(text, allowed)
     text = attribute_paragraphs(text, sources)
-    quote = None if cited_numbers(text) else evidence_quote(section, sources)
+    quote = None if cited_numbers(text) else evidence_quote(section, sources, min(QUOTE_WORDS, section.words // 2))
     budget = section.words - (count_words(quote) if quote else 0)
     text = trim_to_budget(text, max(budget, MIN_SECTION_WORDS // 2))
     if quote:
