@@ -276,18 +276,22 @@ with new_tab:
         st.caption(f"About {read_minutes(int(words))} min read at 250 words per minute.")
 
         st.markdown("**Research questions**")
-        if st.session_state.get("pw_questions_topic") != topic:
+        if st.session_state.get("pw_questions_topic") != topic:  # new topic: the default questions for it
             st.session_state["pw_questions_topic"] = topic
-            st.session_state["pw_questions"] = default_questions(topic or "the topic")
+            st.session_state["pw_questions"] = [
+                {"id": uuid.uuid4().hex[:8], "text": q} for q in default_questions(topic or "the topic")
+            ]
         questions = st.session_state["pw_questions"]
         for i, question in enumerate(list(questions)):
             cols = st.columns([10, 1])
-            questions[i] = cols[0].text_input(f"Question {i + 1}", value=question, key=f"pw_q_{topic}_{i}")
-            if cols[1].button("✕", key=f"pw_qdel_{topic}_{i}", help="Remove this question"):
-                del questions[i]
+            question["text"] = cols[0].text_input(
+                f"Question {i + 1}", value=question["text"], key=f"pw_q_{question['id']}"
+            )
+            if cols[1].button("✕", key=f"pw_qdel_{question['id']}", help="Remove this question"):
+                questions.remove(question)
                 st.rerun()
         if st.button("Add a question", icon=":material/add:"):
-            questions.append("")
+            questions.append({"id": uuid.uuid4().hex[:8], "text": ""})
             st.rerun()
 
         with st.expander("Models for this run"):
@@ -312,7 +316,7 @@ with new_tab:
                     {"backend": backend, "model": model, "base_url": url} if changed else None
                 )
 
-        wanted = [q.strip() for q in questions if q.strip()]
+        wanted = [q["text"].strip() for q in questions if q["text"].strip()]
         busy = bool(registry.active_ids())
         left, right = st.columns(2)
         request = RunRequest(

@@ -127,6 +127,35 @@ def test_a_new_plan_replaces_the_one_being_edited_and_plans_can_be_picked(fake_c
     assert headings[1] == "Why Chunk Size Matters"
 
 
+def test_research_questions_can_be_reworded_removed_and_added(fake_chain):
+    at = open_page(PAGE)
+    at.text_input(key="pw_topic").input("chunking").run()
+
+    def questions():
+        return [w for w in at.text_input if w.label.startswith("Question ")]
+
+    assert [q.value for q in questions()][1] == "What are the benefits and challenges of chunking?"
+    questions()[0].input("Which chunk size works best?").run()
+    next(
+        b
+        for b in at.button
+        if b.key and b.key.startswith("pw_qdel_") and b.key.endswith(questions()[1].key.removeprefix("pw_q_"))
+    ).click().run()
+    next(b for b in at.button if b.label == "Add a question").click().run()
+    questions()[-1].input("How much overlap?").run()
+    assert [q.value for q in questions()] == [
+        "Which chunk size works best?",
+        "What do experts say about chunking?",
+        "What are the practical applications of chunking?",
+        "How much overlap?",
+    ]
+    at.button(key="pw_plan").click().run()
+    wait_for_runs()
+    with session_scope(open_database(get_settings())) as session:
+        plan = session.exec(select(Plan)).one()
+    assert plan.questions[0] == "Which chunk size works best?" and plan.questions[-1] == "How much overlap?"
+
+
 def test_fallback_plan_is_labelled(fake_chain):
     fake_chain["responder"] = lambda messages: "Sentences only, no list at all, from a tiny model."
     at = plan_from_page(open_page(PAGE))
