@@ -146,7 +146,7 @@ def _record_count(database: Path) -> int:
 def test_a_process_killed_mid_ingest_is_found_repaired_and_retried(settings, engine, embeddings, tmp_path, monkeypatch):
     big = tmp_path / "big.md"
     big.write_text(
-        "\n\n".join(f"## Part {i}\n\n" + f"Sentence {i} about the topic of part {i}. " * 22 for i in range(100))
+        "\n\n".join(f"## Part {i}\n\n" + f"Sentence {i} about the topic of part {i}. " * 22 for i in range(260))
     )
     environment = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
@@ -181,5 +181,5 @@ def test_a_process_killed_mid_ingest_is_found_repaired_and_retried(settings, eng
     report = ingest_items(settings, engine, embeddings, collection_id=collection.id, items=items)
     assert report.outcomes[0].action is Action.ADDED
     row = source_rows(engine, collection)["big.md"]
-    assert row.status is SourceStatus.READY and row.chunk_count == report.outcomes[0].chunk_count > 60
+    assert row.status is SourceStatus.READY and row.chunk_count == report.outcomes[0].chunk_count > 200
     assert check_consistency(settings, engine).ok
