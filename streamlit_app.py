@@ -15,7 +15,7 @@ except EditorialError as exc:
 
 user = auth.current_user()
 if user is None:  # every page but login needs a session
-    st.navigation([auth.login_page()]).run()
+    st.navigation(auth.login_pages()).run()
     st.stop()
 
 auth.sidebar_account(user)

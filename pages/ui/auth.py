@@ -80,6 +80,22 @@ def login_page() -> st.Page:
     return st.Page(LOGIN_PAGE, title="Log in", icon=":material/login:", default=True, url_path="Log-in")
 
 
+def login_pages() -> list[st.Page]:
+    """The login page, plus every app page's URL leading to the login form (hidden from the menu).
+
+    A bookmarked or reloaded address (e.g. ``/Drafts``) then shows the login form instead of
+    "Page not found", and after logging in the same address opens that page — through the gate,
+    which refuses it when the role may not open it.
+    """
+    pages = [login_page()]
+    for spec in PAGES:
+        if not spec.default:
+            pages.append(
+                st.Page(LOGIN_PAGE, title=spec.title, url_path=url_path(spec.path, spec.title), visibility="hidden")
+            )
+    return pages
+
+
 def page_objects(role: Role | str) -> tuple[dict[str, list], dict[str, PageSpec]]:
     """``st.Page`` objects by section, pages the role may not open hidden from the menu, and spec by URL path."""
     sections: dict[str, list] = {}

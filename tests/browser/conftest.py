@@ -71,9 +71,23 @@ def start_app(data_dir: Path, log: Path, extra_env: dict | None = None, port: in
     if cache:
         env["EDITORIAL_MODEL_CACHE_DIR"] = cache
     env.update(extra_env or {})
-    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-               "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "streamlit_app.py",
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
     handle = log.open("ab")
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -114,16 +128,25 @@ def browser():
         instance.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember each phase's report on the test item (the page fixture screenshots failures)."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, request):
     """A new browser context and page; JavaScript dialogs are recorded (and fail hostile-input tests)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    new_page = context.new_page()
-    new_page.dialogs = []  # type: ignore[attr-defined]
-    new_page.on("dialog", lambda dialog: (new_page.dialogs.append(dialog.message), dialog.dismiss()))
-    new_page.set_default_timeout(60_000)
-    yield new_page
-    context.close()
+    from tests.browser.ui import new_page
+
+    new = new_page(browser, timeout=60_000)
+    yield new
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        screenshot(new, f"FAILED-{request.node.name}")
+    new.context.close()
 
 
 def screenshot(page, name: str) -> Path:
@@ -134,8 +157,15 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def wait_for_app(page) -> None:
-    """Wait until Streamlit has finished running the script (no 'Running...' indicator)."""
-    page.wait_for_selector('[data-testid="stApp"]')
-    page.wait_for_timeout(300)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=180_000)
+def wait_for_app(page, timeout: float = 180_000) -> None:
+    """Wait until Streamlit has finished running the script: connected, not running, nothing stale."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=timeout)
+    page.wait_for_timeout(400)  # a click's rerun request reaches the server
+    page.wait_for_function(
+        """() => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            return app && app.getAttribute('data-test-script-state') === 'notRunning'
+                && !document.querySelector('[data-stale="true"]');
+        }""",
+        timeout=timeout,
+    )

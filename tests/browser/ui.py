@@ -1,0 +1,183 @@
+"""Small Playwright helpers for driving the Streamlit app the way a person does: labels, buttons, the sidebar."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from tests.browser.conftest import wait_for_app
+
+MAIN = '[data-testid="stMain"]'
+
+# What an injected script or handler would leave behind; checked after every hostile render.
+INJECTION_PROBE = """() => ({
+    injected: window.__pwned === true,
+    scripts: [...document.querySelectorAll('[data-testid="stMain"] script')].length,
+    handlers: [...document.querySelectorAll('[data-testid="stMain"] *')]
+        .filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
+    jsLinks: [...document.querySelectorAll('[data-testid="stMain"] a[href], [data-testid="stMain"] iframe[src]')]
+        .filter(e => /^\\s*(javascript|data|vbscript):/i.test(e.getAttribute('href') || e.getAttribute('src') || ''))
+        .length,
+    iframes: [...document.querySelectorAll('[data-testid="stMain"] iframe')].length,
+    images: [...document.querySelectorAll('[data-testid="stMain"] img')]
+        .filter(e => /pwned|onerror|^x$/i.test(e.getAttribute('src') || '')).length,
+})"""
+
+
+# Counts the script runs a page has started, so a helper can wait for the rerun its click caused.
+RUN_COUNTER = """
+window.__runs = 0;
+new MutationObserver(changes => {
+    for (const change of changes) {
+        if (change.target.getAttribute('data-test-script-state') === 'running' && change.oldValue !== 'running') {
+            window.__runs += 1;
+        }
+    }
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state'],
+                      attributeOldValue: true});
+"""
+
+
+def new_page(browser, *, timeout: float = 120_000):
+    """A page in a fresh browser context (its own Streamlit session) that records JS dialogs and script runs."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    context.add_init_script(RUN_COUNTER)
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.set_default_timeout(timeout)
+    return page
+
+
+def runs(page) -> int:
+    """How many script runs this page has seen start."""
+    return page.evaluate("() => window.__runs || 0")
+
+
+def settle(page, before: int) -> None:
+    """Wait for the rerun an action caused (when it caused one) to start, then for the app to be idle."""
+    # No rerun within 5 s: the action caused none, or it was over before the first poll.
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function("n => (window.__runs || 0) > n", arg=before, timeout=5_000, polling=50)
+    wait_for_app(page)
+
+
+def textbox(page, label: str):
+    """The text input or text area with exactly this label."""
+    return page.get_by_role("textbox", name=label, exact=True)
+
+
+def fill(page, label: str, value: str, *, wait: bool = True) -> None:
+    """Type ``value`` into a field and commit it (Tab blurs it, which Streamlit takes as 'done')."""
+    box = textbox(page, label)
+    before = runs(page)
+    box.fill(value)
+    box.press("Tab")
+    if wait:
+        settle(page, before)
+
+
+def click(page, name: str, *, exact: bool = True, wait: bool = True) -> None:
+    """Click the button with this label and wait for the rerun."""
+    before = runs(page)
+    button = page.get_by_role("button", name=name, exact=exact).and_(page.locator(':not([kind="elementToolbar"])'))
+    button.first.click()
+    if wait:
+        settle(page, before)
+
+
+def open_tab(page, name: str) -> None:
+    """Bring a tab to the front."""
+    page.get_by_role("tab", name=name, exact=True).click()
+    page.wait_for_timeout(200)
+
+
+def select(page, label: str, option: str, *, exact: bool = False, nth: int = 0) -> None:
+    """Pick ``option`` (text match) in the ``nth`` select box labelled ``label``."""
+    wait_for_app(page)
+    box = page.get_by_role("combobox", name=label, exact=True).nth(nth)
+    choice = page.get_by_role("option", name=option, exact=exact).first
+    for _attempt in range(3):  # a rerun that lands while the list opens closes it again
+        box.scroll_into_view_if_needed()
+        box.locator("xpath=..").get_by_role("button", name="Open").click()
+        try:
+            choice.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            wait_for_app(page)
+    before = runs(page)
+    choice.click()
+    settle(page, before)
+
+
+def upload(page, paths: list) -> None:
+    """Put files into the (first) file uploader and wait until every one is uploaded."""
+    page.locator('input[type="file"]').first.set_input_files([str(path) for path in paths])
+    page.wait_for_function(
+        """n => document.querySelectorAll('[data-testid="stFileChip"]').length === n
+            && !document.querySelector('[data-testid="stFileUploader"] [role="progressbar"]')""",
+        arg=len(paths),
+    )
+    wait_for_app(page)
+
+
+def go(page, title: str) -> None:
+    """Open a page from the sidebar (the same browser session, as a person clicks it)."""
+    before = runs(page)
+    page.locator('[data-testid="stSidebarNav"] a', has_text=re.compile(rf"{re.escape(title)}$")).first.click()
+    settle(page, before)
+    page.wait_for_function(
+        "title => [...document.querySelectorAll('[data-testid=\"stMain\"] h1')].length > 0", arg=title
+    )
+
+
+def push_url(page, path: str) -> None:
+    """Navigate inside the running session to ``path`` (as the address bar would, without reloading)."""
+    before = runs(page)
+    page.evaluate("path => { history.pushState({}, '', path); dispatchEvent(new PopStateEvent('popstate')); }", path)
+    settle(page, before)
+
+
+def main_text(page) -> str:
+    """The visible text of the main area."""
+    return page.locator(MAIN).inner_text()
+
+
+def wait_for_text(page, text: str, timeout: float = 180_000) -> None:
+    """Wait until ``text`` appears in the main area."""
+    page.locator(MAIN).get_by_text(text, exact=False).first.wait_for(timeout=timeout)
+
+
+def login(page, url: str, username: str, password: str) -> None:
+    """Open the app in this page and log in."""
+    page.goto(url)
+    wait_for_app(page)
+    fill(page, "User name", username, wait=False)
+    fill(page, "Password", password, wait=False)
+    click(page, "Log in")
+    page.locator('[data-testid="stSidebar"]').get_by_text(f"Logged in as {username}").wait_for()
+
+
+def log_out(page) -> None:
+    """Press the sidebar's log-out button."""
+    click(page, "Log out")
+    textbox(page, "User name").wait_for()
+
+
+def errors(page, *, expect: bool = True) -> list[str]:
+    """Texts of the error boxes in the main area (waiting for one to show when ``expect``)."""
+    if expect:
+        page.locator(f'{MAIN} [data-testid="stAlertContentError"]').first.wait_for(timeout=30_000)
+        wait_for_app(page)
+    boxes = page.locator(f'{MAIN} [data-testid="stAlertContentError"] [data-testid="stMarkdownContainer"]')
+    return [text.strip() for text in boxes.all_inner_texts()]
+
+
+def assert_nothing_injected(page) -> None:
+    """No dialog was opened and nothing from the hostile text became live markup."""
+    probe = page.evaluate(INJECTION_PROBE)
+    assert page.dialogs == [], page.dialogs
+    assert probe == {"injected": False, "scripts": 0, "handlers": 0, "jsLinks": 0, "iframes": 0, "images": 0}, probe
