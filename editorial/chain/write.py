@@ -18,7 +18,7 @@ from editorial.chain.citations import (
     split_references,
 )
 from editorial.chain.research import MIN_SCORE, EvidenceRegistry, Search
-from editorial.chain.schemas import MIN_SECTION_WORDS, Blueprint, Evidence, Section, WrittenSection
+from editorial.chain.schemas import Blueprint, Evidence, Section, WrittenSection
 from editorial.chain.text import (
     clean_section,
     count_words,
@@ -123,11 +123,15 @@ def write_section(
     text, _kept, dropped = keep_allowed(text, allowed)
     text = attribute_paragraphs(text, sources)
     quote = None if cited_numbers(text) else evidence_quote(section, sources, min(QUOTE_WORDS, section.words // 2))
-    budget = section.words - (count_words(quote) if quote else 0)
-    text = trim_to_budget(text, max(budget, MIN_SECTION_WORDS // 2))
+    plain = trim_to_budget(text, section.words)
     if quote:
-        text = f"{text}\n\n{quote}".strip()
-    text, cited, more_dropped = keep_allowed(text, allowed)
+        quoted = f"{trim_to_budget(text, max(section.words - count_words(quote), 1))}\n\n{quote}".strip()
+        # The quote is kept when the section stays within budget with it, or when it is out of budget either way.
+        if within_budget(count_words(quoted), section.words) or not within_budget(count_words(plain), section.words):
+            plain = quoted
+        else:
+            quote = None
+    text, cited, more_dropped = keep_allowed(plain, allowed)
     return WrittenSection(
         heading=section.heading,
         text=text,
