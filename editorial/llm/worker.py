@@ -1,11 +1,16 @@
 """One long-lived "torch worker" thread that runs every local generation of the process.
 
 Why: LangChain's ``HuggingFacePipeline`` streams by starting a fresh thread per call, and Streamlit runs every
-script rerun in yet another thread. With torch's OpenMP backend each new calling thread builds its own OpenMP
-team while earlier teams linger, and the measured slowdown of generation was large (see FACTS.md). Here all
-generation runs on one dedicated thread that sets ``torch.set_num_threads`` once and keeps its OpenMP team warm;
-callers only submit jobs and read results from a queue. Jobs run one at a time, which is also what two cores can
-afford: two browser sessions generating at once would only slow each other down.
+script rerun in yet another thread, so torch work would hop between short-lived threads, each building its own
+OpenMP team (torch's CPU backend is libgomp). Here all generation runs on one dedicated thread that keeps its
+OpenMP team; callers only submit jobs and read token ids from a queue. Jobs run one at a time, which is also what
+two cores can afford: two browser sessions generating at once would only slow each other down.
+
+Measured on the shared 2-core machine (bench/bench_models.py): streaming through this worker from a fresh
+non-main thread runs at the speed of ``model.generate`` on the main thread. The big effect is contention: when
+the cores are busy (load average 6-10), two OpenMP threads spin-wait at every barrier and generation collapsed
+to 0.3 tokens/s while one torch thread kept 4-6 tokens/s (``GOMP_SPINCOUNT=1000`` also avoided the collapse).
+``settings.torch_threads`` (``EDITORIAL_TORCH_THREADS``) sets the worker's thread count; 0 means one per core.
 """
 
 from __future__ import annotations
