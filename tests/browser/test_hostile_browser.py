@@ -196,6 +196,7 @@ YAML_TRICKS = [
     ("---\nlaughs: &a [lol, lol]\nmore: [*a, *a, *a]\n---\nBody\n", "anchors or aliases"),
     ("---\ntitle: [unclosed\n---\nBody\n", "is not valid YAML"),
     ("---\n- just\n- a list\n---\nBody\n", "must be a set of 'key: value' lines"),
+    ("---\ntitle: Big\ndescription: " + "x" * 70_000 + "\n---\nBody\n", "larger than 64 KB"),
 ]
 
 
