@@ -42,7 +42,9 @@ def open_database(settings: Settings) -> Engine:
             try:
                 upgrade(engine)
             except Exception as exc:
-                raise DatabaseError(f"The database {engine.url!r} could not be migrated: {exc}".splitlines()[0]) from exc
+                raise DatabaseError(
+                    f"The database {engine.url!r} could not be migrated: {exc}".splitlines()[0]
+                ) from exc
             _migrated.add(url)
     return engine
 

@@ -23,8 +23,17 @@ class CheckResult:
 Check = Callable[[Settings, bool], CheckResult]
 """A check takes the settings and ``repair`` (fix what can be fixed) and returns its result."""
 
-PACKAGES = ("torch", "transformers", "langchain", "langchain-core", "langchain-huggingface", "chromadb", "streamlit",
-            "sqlmodel", "sentence-transformers")
+PACKAGES = (
+    "torch",
+    "transformers",
+    "langchain",
+    "langchain-core",
+    "langchain-huggingface",
+    "chromadb",
+    "streamlit",
+    "sqlmodel",
+    "sentence-transformers",
+)
 
 
 def check_versions(settings: Settings, repair: bool) -> CheckResult:
@@ -70,7 +79,9 @@ def check_chroma(settings: Settings, repair: bool) -> CheckResult:
     from editorial.vectorstore import chroma_location, get_chroma_client
 
     client = get_chroma_client(settings)
-    return CheckResult("chroma", True, f"{chroma_location(settings)} reachable, {len(client.list_collections())} collections")
+    return CheckResult(
+        "chroma", True, f"{chroma_location(settings)} reachable, {len(client.list_collections())} collections"
+    )
 
 
 def check_embeddings(settings: Settings, repair: bool) -> CheckResult:

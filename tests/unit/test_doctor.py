@@ -51,8 +51,9 @@ def test_a_crashing_check_becomes_a_failed_line(settings, monkeypatch):
 
 
 def test_doctor_command_prints_one_line_per_check_and_exit_code(settings, monkeypatch, capsys):
-    monkeypatch.setattr(doctor, "CHECKS", [lambda s, r: CheckResult("a", True, "fine"),
-                                           lambda s, r: CheckResult("b", False, "broken")])
+    monkeypatch.setattr(
+        doctor, "CHECKS", [lambda s, r: CheckResult("a", True, "fine"), lambda s, r: CheckResult("b", False, "broken")]
+    )
     assert main(["doctor", "--no-models"]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out == ["ok   a: fine", "FAIL b: broken", "1 ok, 1 failed"]
