@@ -20,12 +20,20 @@ rows = []
 for role in ("default", "planner", "writer"):
     spec = spec_for(settings, role)
     rows.append(
-        {"role": role, "backend": spec.backend, "model": model_display_name(spec),
-         "loads from": describe_model_source(settings, role)}
+        {
+            "role": role,
+            "backend": spec.backend,
+            "model": model_display_name(spec),
+            "loads from": describe_model_source(settings, role),
+        }
     )
 rows.append(
-    {"role": "embeddings", "backend": "sentence-transformers", "model": embedding_display_name(settings),
-     "loads from": settings.embedding_model}
+    {
+        "role": "embeddings",
+        "backend": "sentence-transformers",
+        "model": embedding_display_name(settings),
+        "loads from": settings.embedding_model,
+    }
 )
 st.dataframe(rows, hide_index=True, use_container_width=True)
 st.caption(
