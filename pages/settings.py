@@ -2,10 +2,15 @@
 
 import streamlit as st
 
+from db.crud import usage as usage_crud
 from db.migrate import current_revision, head_revision
+from db.session import session_scope
+from editorial.chain.calls import limit_kwargs
+from editorial.chain.models import apply_overrides, chat_target, load_overrides, preflight, save_override
 from editorial.embeddings import embedding_display_name
 from editorial.errors import EditorialError
 from editorial.llm import describe_model_source, model_display_name, spec_for
+from editorial.usage import CallContext, LedgerHandler, token_counter_for
 from editorial.vectorstore import chroma_location, get_chroma_client
 from editorial.workflow import Action
 from pages.ui import auth, resources
@@ -35,7 +40,7 @@ rows.append(
         "loads from": settings.embedding_model,
     }
 )
-st.dataframe(rows, hide_index=True, use_container_width=True)
+st.dataframe(rows, hide_index=True, width="stretch")
 st.caption(
     f"Hugging Face hub: {'offline (HF_HUB_OFFLINE=1)' if settings.hf_hub_offline else 'online'} · "
     f"max new tokens {settings.max_new_tokens} · temperature {settings.temperature} · dtype {settings.torch_dtype}. "
@@ -63,10 +68,6 @@ with st.form("try-model"):
     submitted = st.form_submit_button("Generate", type="primary")
 if submitted and prompt.strip():
     try:
-        from editorial.chain.calls import limit_kwargs
-        from editorial.chain.models import chat_target
-        from editorial.usage import CallContext, LedgerHandler, token_counter_for
-
         model = resources.chat_model("default")
         target = chat_target(settings, "default", model)
         ledger = LedgerHandler(
@@ -94,7 +95,6 @@ st.caption(
     "Saved choices override the environment for every run (the Plan & Write page can change them per run). "
     "API keys stay in EDITORIAL_LLM_API_KEY."
 )
-from editorial.chain.models import load_overrides, preflight, save_override  # noqa: E402
 
 _STAGE_BACKENDS = ["embedded", "transformers", "hf_endpoint", "openai"]
 _saved = load_overrides(engine)
@@ -112,8 +112,6 @@ for _role in ("planner", "writer"):
         if _save.form_submit_button("Save", type="primary"):
             _new = {"backend": _backend, "model": _model.strip(), "base_url": _url.strip()}
             try:
-                from editorial.chain.models import apply_overrides
-
                 preflight(apply_overrides(settings, {_role: _new}), (_role,))
                 save_override(engine, _role, _new)
                 st.success(f"{_role.capitalize()} model saved: {_backend} {_model}".strip())
@@ -125,8 +123,6 @@ for _role in ("planner", "writer"):
 
 st.subheader("Model prices")
 st.caption("Per million tokens, for the Usage page's cost estimate. Local models (embedded, transformers) cost 0.")
-from db.crud import usage as usage_crud  # noqa: E402
-from db.session import session_scope  # noqa: E402
 
 with session_scope(engine) as _session:
     _prices = [
