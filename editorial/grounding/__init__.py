@@ -1,0 +1,1 @@
+"""Grounding: facts from evidence, the sentence verifier, degeneration guards and the per-revision report."""
