@@ -3,8 +3,9 @@
 A test module listed in :data:`BOTH_ENGINES` runs each test that uses the database once on SQLite and once on
 PostgreSQL (ids ``[sqlite]`` / ``[postgresql]``); a module in :data:`BOTH_VECTOR_STORES` runs once on a Chroma
 folder and once on a Chroma server (``[folder]`` / ``[server]``). ``@pytest.mark.sqlite_only`` keeps a test on
-SQLite. The servers are real and per test session (:mod:`tests.servers`), stopped by PID at the end; each test
-gets a fresh PostgreSQL database (copied from a template migrated once) and a fresh Chroma database.
+SQLite; ``@pytest.mark.single_engine`` keeps a test that is not about the engines on the defaults. The servers
+are real and per test session (:mod:`tests.servers`), stopped by PID at the end; each test gets a fresh
+PostgreSQL database (copied from a template migrated once) and a fresh Chroma database.
 """
 
 from __future__ import annotations
@@ -49,9 +50,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     module = metafunc.module.__name__.rsplit(".", 1)[-1]
     if not DATABASE_FIXTURES & set(metafunc.fixturenames):
         return
-    if module in BOTH_ENGINES and not metafunc.definition.get_closest_marker("sqlite_only"):
+    single = metafunc.definition.get_closest_marker("single_engine") is not None
+    if module in BOTH_ENGINES and not single and not metafunc.definition.get_closest_marker("sqlite_only"):
         metafunc.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
-    if module in BOTH_VECTOR_STORES:
+    if module in BOTH_VECTOR_STORES and not single:
         metafunc.parametrize("chroma_backend", ["folder", "server"], indirect=True)
 
 
