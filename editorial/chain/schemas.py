@@ -11,7 +11,6 @@ MIN_SECTIONS = 5
 """The plan stage asks for 5-7 sections (introduction and conclusion included)."""
 MAX_SECTIONS = 7
 MAX_TAGS = 4
-WORDS_PER_MINUTE = 250
 MIN_SECTION_WORDS = 40
 
 DEFAULT_QUESTIONS = (
@@ -30,11 +29,6 @@ def default_questions(topic: str) -> list[str]:
     """The four default research questions for ``topic``."""
     topic = topic.strip() or "the topic"
     return [question.format(topic=topic) for question in DEFAULT_QUESTIONS]
-
-
-def read_minutes(words: int) -> int:
-    """Reading time in whole minutes at 250 words per minute (at least 1)."""
-    return max(1, round(words / WORDS_PER_MINUTE))
 
 
 def normalize_tag(tag: str) -> str:

@@ -7,9 +7,9 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from db.crud import drafts as drafts_crud
-from db.crud import reviews
 from db.models import DraftStatus, Role, User
 from db.session import session_scope
+from editorial import reviews
 from editorial.datastore import open_database
 from editorial.drafts import create_generated_draft
 from editorial.export import prepare_exports
