@@ -359,7 +359,7 @@ def test_only_the_owner_a_reviewer_or_an_admin_deletes_sources_and_collections(s
         )
     editor = people["editor"]
     source = rows(engine, theirs)["tidewater.md"]
-    with pytest.raises(PermissionDenied, match="ed may not delete 'tidewater.md'"):
+    with pytest.raises(PermissionDenied, match=r"ed may not delete 'tidewater\.md'"):
         delete_source(settings, engine, source_id=source.id, actor=editor)
     with pytest.raises(PermissionDenied, match="ed may not delete the collection 'Theirs'"):
         delete_collection(settings, engine, collection_id=theirs.id, actor=editor)

@@ -1,4 +1,4 @@
-"""Approve what was reviewed: approvals name a revision, saves during review are recorded, exports take the approved text."""
+"""Approve what was reviewed: approvals name a revision, saves in review are recorded, exports take the approval."""
 
 import pytest
 

@@ -127,7 +127,7 @@ def test_who_may_delete_collections_and_sources():
     assert require_delete_source(owner, name="a.md", added_by_id=None, collection_owner_id=1) is owner
     with pytest.raises(PermissionDenied, match="may not delete the collection 'Docs'"):
         require_delete_collection(other, name="Docs", owner_id=1)
-    with pytest.raises(PermissionDenied, match="may not delete 'a.md'"):
+    with pytest.raises(PermissionDenied, match=r"may not delete 'a\.md'"):
         require_delete_source(other, name="a.md", added_by_id=1, collection_owner_id=1)
     with pytest.raises(PermissionDenied, match="disabled"):
         require_delete_collection(user(Role.ADMIN, disabled=True), name="Docs", owner_id=1)
