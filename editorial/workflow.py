@@ -159,24 +159,25 @@ def status_after_save(status: DraftStatus | str) -> DraftStatus:
     return S.IN_REVIEW if status in REOPENED_BY_EDIT else status
 
 
+_REOPENED_TEXTS = ("Edited after approval: needs a new review.", "saving a change sends it back to review.")
+_SAVE_TEXTS: dict[DraftStatus, tuple[str, str]] = {
+    **dict.fromkeys(REOPENED_BY_EDIT, _REOPENED_TEXTS),
+    S.IN_REVIEW: (
+        "Edited during review: an approval must name this revision (or a later one).",
+        "saving a change is recorded on its timeline, and a reviewer must approve the new revision.",
+    ),
+}
+"""For each status in :data:`RECORDED_SAVES`: (the timeline note of a save, what the editor reads before saving)."""
+
+
 def save_note(status: DraftStatus | str) -> str:
     """The timeline note for a save made while the draft was ``status`` (empty when a save is not recorded)."""
-    status = DraftStatus(status)
-    if status in REOPENED_BY_EDIT:
-        return "Edited after approval: needs a new review."
-    if status is S.IN_REVIEW:
-        return "Edited during review: an approval must name this revision (or a later one)."
-    return ""
+    return _SAVE_TEXTS.get(DraftStatus(status), ("", ""))[0]
 
 
 def save_effect(status: DraftStatus | str) -> str:
     """What saving a change does to a draft that is ``status``, for the editor to read before saving."""
-    status = DraftStatus(status)
-    if status in REOPENED_BY_EDIT:
-        return "saving a change sends it back to review."
-    if status is S.IN_REVIEW:
-        return "saving a change is recorded on its timeline, and a reviewer must approve the new revision."
-    return ""
+    return _SAVE_TEXTS.get(DraftStatus(status), ("", ""))[1]
 
 
 def require_current_revision(*, draft_id: int, seen: int | None, current: int, action: str) -> None:
@@ -194,8 +195,13 @@ def require_current_revision(*, draft_id: int, seen: int | None, current: int, a
         )
 
 
-def _owns(user: User, *owner_ids: int | None) -> bool:
-    return any(owner_id is not None and owner_id == user.id for owner_id in owner_ids)
+def _require_owner(user: User | None, owner_ids: tuple[int | None, ...], what: str, owners: str) -> User:
+    require(user, Action.VIEW)
+    if any(owner_id is not None and owner_id == user.id for owner_id in owner_ids):
+        return user
+    if can(user.role, Action.DELETE_ANY_SOURCES):
+        return user
+    raise PermissionDenied(f"{user.username} may not delete {what}: only {owners}, reviewers and admins may.")
 
 
 def require_delete_collection(user: User | None, *, name: str, owner_id: int | None) -> User:
@@ -204,13 +210,7 @@ def require_delete_collection(user: User | None, *, name: str, owner_id: int | N
     Raises:
         PermissionDenied: Anyone else (and disabled accounts).
     """
-    require(user, Action.VIEW)
-    if _owns(user, owner_id) or can(user.role, Action.DELETE_ANY_SOURCES):
-        return user
-    raise PermissionDenied(
-        f"{user.username} may not delete the collection '{name}': only the editor who created it, "
-        "reviewers and admins may."
-    )
+    return _require_owner(user, (owner_id,), f"the collection '{name}'", "the editor who created it")
 
 
 def require_delete_source(
@@ -221,13 +221,8 @@ def require_delete_source(
     Raises:
         PermissionDenied: Anyone else (and disabled accounts).
     """
-    require(user, Action.VIEW)
-    if _owns(user, added_by_id, collection_owner_id) or can(user.role, Action.DELETE_ANY_SOURCES):
-        return user
-    raise PermissionDenied(
-        f"{user.username} may not delete '{name}': only the editor who added it, the collection's creator, "
-        "reviewers and admins may."
-    )
+    owners = "the editor who added it, the collection's creator"
+    return _require_owner(user, (added_by_id, collection_owner_id), f"'{name}'", owners)
 
 
 def status_label(status: DraftStatus | str) -> str:

@@ -14,7 +14,7 @@ from editorial.frontmatter import normalize_front_matter, parse_post, unknown_ke
 from editorial.preview import render_preview
 from editorial.revisions import revision_text, side_by_side_html, unified_diff
 from editorial.text import count_words, read_time_minutes
-from editorial.workflow import EXPORTABLE, Action, can, save_effect, status_label
+from editorial.workflow import EXPORTABLE, Action, available_transitions, can, save_effect, status_label
 from pages.ui import auth, draft_form, resources
 from pages.ui.state import Keys
 
@@ -77,7 +77,7 @@ info[2].metric("Read time", f"{read_time_minutes(words)} min")
 unsaved = base is not None and (base != draft.version or not _typed_matches(by_number.get(base)))
 info[3].markdown(":orange[unsaved changes]" if unsaved else ":green[saved]")
 with info[4]:
-    if status in (DraftStatus.DRAFT, DraftStatus.CHANGES_REQUESTED) and can(user.role, Action.SUBMIT):
+    if DraftStatus.IN_REVIEW in available_transitions(status, user.role):
         if st.button("Submit for review", type="primary", icon=":material/send:", disabled=unsaved, key="submit"):
             try:
                 with session_scope(engine) as session:

@@ -162,14 +162,3 @@ class WrittenSection(BaseModel):
     dropped_citations: list[int] = Field(default_factory=list)
     quoted: bool = False
     """True when the section ends with a cited source quote because the model's text cited nothing."""
-
-
-class PostResult(BaseModel):
-    """The finished post: Markdown body with renumbered citations and a References list."""
-
-    title: str
-    front_matter: dict
-    body: str
-    words: int
-    references: list[str]
-    sections: list[WrittenSection]

@@ -20,7 +20,7 @@ PEOPLE = {"boss": "admin", "ed": "editor", "eve": "editor", "rita": "reviewer"}
 
 def password(username: str) -> str:
     """The test password of a seeded account."""
-    return f"{username}-password"
+    return f"{username}-quiet-harbour"
 
 
 def engine_for(data_dir: Path):
