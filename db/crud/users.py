@@ -70,11 +70,10 @@ def insert_first_user(*, session: Session, username: str, password_hash: str, ro
     }
     values = sa_select(*(literal(value, User.__table__.c[column].type) for column, value in row.items()))
     statement = insert(User).from_select(list(row), values.where(~sa_select(User.id).exists()), include_defaults=False)
-    result = session.execute(statement)
-    if result.rowcount != 1:
+    inserted = session.execute(statement.returning(User.id)).first()
+    if inserted is None:
         return None
-    session.flush()
-    return get_user_by_name(session=session, username=username)
+    return get_user(session=session, user_id=inserted[0])
 
 
 def update_user(*, session: Session, user: User, **values) -> User:
