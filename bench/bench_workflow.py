@@ -127,7 +127,8 @@ def bench_page(runs: int = 7) -> None:
 
 
 def bench_save(runs: int = 20) -> None:
-    from editorial.drafts import count_words, create_generated_draft, save_revision
+    from editorial.drafts import create_generated_draft, save_revision
+    from editorial.text import count_words
 
     engine = use_data_dir(Path(tempfile.mkdtemp(prefix="bench-save-")))
     words = [f"word{i % 500}" for i in range(10_000)]

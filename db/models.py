@@ -20,6 +20,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def name_key(name: str) -> str:
+    """The case-insensitive form of a user name: stripped and lowercased (``Boss`` and ``boss`` clash)."""
+    return name.strip().lower()
+
+
+def _username_key_default(context) -> str:
+    return name_key(context.get_current_parameters()["username"])
+
+
 # --------------------------------------------------------------------------- enums
 class Role(StrEnum):
     """What a user may do; each role includes the ones above it."""
@@ -114,9 +123,15 @@ class User(UserBase, table=True):
     __tablename__ = "user"
 
     id: int | None = Field(default=None, primary_key=True)
+    username_key: str = Field(
+        default=None,
+        unique=True,
+        max_length=64,
+        nullable=False,
+        sa_column_kwargs={"default": _username_key_default},
+    )
+    """:func:`name_key` of the user name, unique: user names are case-insensitive."""
     password_hash: str
-    failed_logins: int = 0
-    locked_until: datetime | None = None
     last_login_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -312,3 +327,19 @@ class AppSetting(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=128)
     value: Any = Field(default=None, sa_column=Column(JSON))
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# --------------------------------------------------------------------------- login throttle
+class LoginFailure(SQLModel, table=True):
+    """Failed logins in a row for a typed user name, whether or not an account has that name.
+
+    Keyed by :func:`name_key`, so an unknown name is slowed down exactly like a real one and the
+    answers reveal nothing about which accounts exist.
+    """
+
+    __tablename__ = "login_failure"
+
+    name_key: str = Field(primary_key=True, max_length=64)
+    failures: int = 0
+    locked_until: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow, index=True)

@@ -1,8 +1,14 @@
-"""Passwords (argon2) and logins with a growing delay after repeated failures.
+"""Accounts: passwords (argon2), logins with a growing delay after repeated failures, and account rules.
 
-Passwords are never stored or logged in clear: only argon2id hashes reach the database. After
-:data:`FREE_ATTEMPTS` failures in a row an account is locked for 2, 4, 8 … seconds (at most
-:data:`MAX_LOCK_SECONDS`); a correct password during the lock is refused too.
+Passwords are never stored or logged in clear: only argon2id hashes reach the database. A new
+password must be at least :data:`MIN_PASSWORD_CHARS` long and not guessable: the zxcvbn strength
+estimator (common passwords, words, names, keyboard patterns, the user name) must score it at least
+:data:`MIN_PASSWORD_SCORE` of 4. After :data:`FREE_ATTEMPTS` failures in a row a user *name* is
+locked for 2, 4, 8 … seconds (at most :data:`MAX_LOCK_SECONDS`); a correct password during the lock
+is refused too. Failures are counted per typed name whether or not an account has it, with the
+same answers and delays, so the login form does not tell which names exist. User names are
+case-insensitive: ``Boss`` and ``boss`` are the same account. Only admins manage accounts, except
+the very first one (an admin, created atomically: concurrent first visits make exactly one).
 """
 
 from __future__ import annotations
@@ -12,16 +18,24 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
+from zxcvbn import zxcvbn
 
 from db.crud import users as users_crud
 from db.models import Role, User, utcnow
 from editorial.errors import EditorialError
-from editorial.workflow import Action, require
+from editorial.workflow import Action, PermissionDenied, require
 
 FREE_ATTEMPTS = 3
 MAX_LOCK_SECONDS = 300
 MIN_PASSWORD_CHARS = 8
+MAX_PASSWORD_CHARS = 1024
+MIN_PASSWORD_SCORE = 2
+"""zxcvbn's score 2: "somewhat guarded", beyond throttled online guessing (the login is throttled)."""
+_ZXCVBN_MAX_CHARS = 72
+FAILURE_MEMORY = timedelta(days=1)
+"""Failure counters untouched this long are forgotten."""
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("editorial-desk-timing-equaliser")
@@ -41,6 +55,10 @@ class AccountLocked(AuthError):
 
 class InvalidCredentials(EditorialError):
     """A new user name or password does not meet the rules."""
+
+
+class UserError(EditorialError):
+    """A user account cannot be created or changed as asked."""
 
 
 def hash_password(password: str) -> str:
@@ -67,11 +85,24 @@ def validate_username(username: str) -> str:
 
 
 def validate_password(password: str, username: str = "") -> str:
-    """``password`` if it is long enough and not the user name."""
+    """``password`` if it is long enough, not the user name, and not guessable (zxcvbn score).
+
+    Raises:
+        InvalidCredentials: Too short, too long, the user name, or a common or weak password.
+    """
     if len(password) < MIN_PASSWORD_CHARS:
         raise InvalidCredentials(f"A password needs at least {MIN_PASSWORD_CHARS} characters.")
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise InvalidCredentials(f"A password can have at most {MAX_PASSWORD_CHARS} characters.")
     if username and password.strip().lower() == username.strip().lower():
         raise InvalidCredentials("The password cannot be the user name.")
+    verdict = zxcvbn(password[:_ZXCVBN_MAX_CHARS], user_inputs=[username, "editorial", "desk"] if username else [])
+    if verdict["score"] < MIN_PASSWORD_SCORE:
+        hint = verdict["feedback"].get("warning") or "it is too easy to guess"
+        raise InvalidCredentials(
+            f"That password is too easy to guess ({hint.rstrip('.').lower()}). "
+            "Use a longer one: a few unrelated words work well."
+        )
     return password
 
 
@@ -88,12 +119,23 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
+def _wait_seconds(locked_until: datetime | None, now: datetime) -> int:
+    locked_until = _aware(locked_until)
+    if locked_until is None or locked_until <= now:
+        return 0
+    return max(1, int((locked_until - now).total_seconds() + 0.999))
+
+
 def authenticate(*, session: Session, username: str, password: str, now: datetime | None = None) -> User:
     """Check a login and record its outcome.
 
+    Unknown names get the same answers, the same password-hashing work and the same growing
+    delays as real ones. The failure counter is increased by one atomic statement, so parallel
+    wrong passwords each count.
+
     Args:
         session: Database session; a failure is committed here so that it counts.
-        username: The user name typed.
+        username: The user name typed (any case).
         password: The password typed.
         now: The current time (tests pass a fixed one).
 
@@ -105,18 +147,18 @@ def authenticate(*, session: Session, username: str, password: str, now: datetim
         AuthError: Wrong name or password, or a disabled account.
     """
     now = now or utcnow()
+    username = username.strip()[:256]
+    failure = users_crud.get_login_failure(session=session, username=username)
+    if wait := _wait_seconds(failure.locked_until if failure else None, now):
+        raise AccountLocked(f"Too many failed logins for this name; try again in {wait} s.", wait)
     user = users_crud.get_user_by_name(session=session, username=username)
-    if user is None:
-        verify_password(_DUMMY_HASH, password)  # same work as a real check: no user-name probing by timing
-        raise AuthError("Wrong user name or password.")
-    locked_until = _aware(user.locked_until)
-    if locked_until is not None and locked_until > now:
-        wait = max(1, int((locked_until - now).total_seconds() + 0.999))
-        raise AccountLocked(f"Too many failed logins for {user.username}; try again in {wait} s.", wait)
-    if not verify_password(user.password_hash, password):
-        delay = lock_seconds(user.failed_logins + 1)
-        until = now + timedelta(seconds=delay) if delay else None
-        users_crud.record_login(session=session, user=user, ok=False, now=now, locked_until=until)
+    matches = verify_password(user.password_hash if user else _DUMMY_HASH, password[:MAX_PASSWORD_CHARS])
+    if user is None or not matches:
+        failures = users_crud.count_login_failure(session=session, username=username, now=now)
+        delay = lock_seconds(failures)
+        if delay:
+            users_crud.lock_login(session=session, username=username, until=now + timedelta(seconds=delay))
+        users_crud.forget_old_login_failures(session=session, older_than=FAILURE_MEMORY, now=now)
         session.commit()  # the failure must count even though the caller's scope rolls back on the error
         if delay:
             raise AccountLocked(f"Wrong user name or password. Next try possible in {delay} s.", delay)
@@ -125,8 +167,8 @@ def authenticate(*, session: Session, username: str, password: str, now: datetim
         raise AuthError(f"The account {user.username} is disabled; ask an admin.")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    users_crud.record_login(session=session, user=user, ok=True, now=now, locked_until=None)
-    return user
+    users_crud.clear_login_failures(session=session, username=username)
+    return users_crud.update_user(session=session, user=user, last_login_at=now)
 
 
 def needs_first_admin(*, session: Session) -> bool:
@@ -139,27 +181,87 @@ def add_user(
 ) -> User:
     """Create an account with a hashed password (admins only; the first account needs no actor).
 
+    Without an actor, the account is created only if no account exists, in one atomic statement:
+    of several concurrent first-visit submissions exactly one becomes the admin.
+
     Raises:
         InvalidCredentials: Bad user name or weak password.
-        PermissionDenied: ``actor`` may not manage users.
-        UserError: Name taken, or a first account that is not an admin.
+        PermissionDenied: ``actor`` may not manage users, or there is no actor and accounts exist.
+        UserError: Name taken (in any case), or a first account that is not an admin.
     """
-    if users_crud.count_users(session=session) > 0:
-        require(actor, Action.MANAGE_USERS)
+    role = Role(role)
     name = validate_username(username)
+    if actor is not None:
+        require(actor, Action.MANAGE_USERS)
+    elif role is not Role.ADMIN:
+        raise UserError("The first account must be an admin.")
     validate_password(password, name)
-    return users_crud.create_user(
-        session=session, actor=actor, username=name, password_hash=hash_password(password), role=role
-    )
+    password_hash = hash_password(password)
+    try:
+        if actor is not None:
+            if users_crud.get_user_by_name(session=session, username=name) is not None:
+                raise UserError(f"The user name {name} is taken.")
+            return users_crud.insert_user(session=session, username=name, password_hash=password_hash, role=role)
+        user = users_crud.insert_first_user(session=session, username=name, password_hash=password_hash, role=role)
+    except IntegrityError:
+        session.rollback()
+        raise UserError(f"The user name {name} is taken.") from None
+    if user is None:
+        raise PermissionDenied("An account exists already: log in, and an admin adds new accounts.")
+    return user
+
+
+def _target(session: Session, actor: User | None, user_id: int) -> User:
+    require(actor, Action.MANAGE_USERS)
+    user = users_crud.get_user(session=session, user_id=user_id)
+    if user is None:
+        raise UserError(f"There is no user {user_id}.")
+    return user
+
+
+def set_role(*, session: Session, actor: User | None, user_id: int, role: Role | str) -> User:
+    """Change a user's role (admins only; the last active admin keeps the role)."""
+    user = _target(session, actor, user_id)
+    role = Role(role)
+    last_admin = users_crud.count_active_admins(session=session) <= 1
+    if user.role == Role.ADMIN and role is not Role.ADMIN and not user.disabled and last_admin:
+        raise UserError(f"{user.username} is the last admin; make someone else an admin first.")
+    return users_crud.update_user(session=session, user=user, role=role)
+
+
+def set_disabled(*, session: Session, actor: User | None, user_id: int, disabled: bool) -> User:
+    """Disable or re-enable an account (admins only; never yourself, never the last admin)."""
+    user = _target(session, actor, user_id)
+    if disabled and actor is not None and user.id == actor.id:
+        raise UserError("You cannot disable your own account.")
+    last_admin = users_crud.count_active_admins(session=session) <= 1
+    if disabled and user.role == Role.ADMIN and not user.disabled and last_admin:
+        raise UserError(f"{user.username} is the last admin and cannot be disabled.")
+    if not disabled:
+        users_crud.clear_login_failures(session=session, username=user.username)
+    return users_crud.update_user(session=session, user=user, disabled=disabled)
 
 
 def change_password(*, session: Session, actor: User | None, user_id: int, password: str) -> User:
-    """Set a new password (an admin for anyone, a user for themselves)."""
-    target = users_crud.get_user(session=session, user_id=user_id)
-    validate_password(password, target.username if target else "")
-    return users_crud.set_password_hash(
-        session=session, actor=actor, user_id=user_id, password_hash=hash_password(password)
-    )
+    """Set a new password (an admin for anyone, an active user for themselves).
+
+    Raises:
+        PermissionDenied: Someone else's password, and the actor is not an admin.
+        InvalidCredentials: The password is weak.
+    """
+    if actor is not None and actor.id == user_id:
+        user = require(users_crud.get_user(session=session, user_id=user_id), Action.VIEW)
+    else:
+        user = _target(session, actor, user_id)
+    validate_password(password, user.username)
+    users_crud.clear_login_failures(session=session, username=user.username)
+    return users_crud.update_user(session=session, user=user, password_hash=hash_password(password))
+
+
+def login_failures(*, session: Session) -> dict[str, int]:
+    """Failed logins in a row per account name (for the Users page)."""
+    counts = users_crud.failures_by_name(session=session)
+    return {user.username: counts.get(user.username_key, 0) for user in users_crud.list_users(session=session)}
 
 
 def accounts_summary(*, session: Session) -> tuple[bool, str]:

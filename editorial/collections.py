@@ -8,11 +8,12 @@ import uuid
 from sqlalchemy import Engine
 
 from db.crud import sources as crud
-from db.models import SourceCollection
+from db.models import SourceCollection, User
 from db.session import session_scope
 from editorial.errors import EditorialError
 from editorial.settings import Settings
 from editorial.vectorstore import chroma_name_for
+from editorial.workflow import require_delete_collection
 
 MAX_NAME = 200
 
@@ -95,11 +96,14 @@ def rename_collection(engine: Engine, *, collection_id: int, name: str) -> Sourc
         return crud.rename_collection(session=session, collection=collection, name=name)
 
 
-def delete_collection(settings: Settings, engine: Engine, *, collection_id: int) -> int:
+def delete_collection(settings: Settings, engine: Engine, *, collection_id: int, actor: User | None) -> int:
     """Delete a collection with all its sources, chunks, records and stored originals; return the source count.
+
+    Only its creator, reviewers and admins may (:func:`editorial.workflow.require_delete_collection`).
 
     Raises:
         CollectionError: no such collection, or an upload into it is running.
+        PermissionDenied: ``actor`` may not delete it.
     """
     from chromadb.errors import NotFoundError
 
@@ -107,6 +111,11 @@ def delete_collection(settings: Settings, engine: Engine, *, collection_id: int)
     from editorial.ingest.live import collection_busy
     from editorial.vectorstore import get_chroma_client
 
+    with session_scope(engine) as session:
+        collection = crud.get_collection(session=session, collection_id=collection_id)
+        if collection is None:
+            raise CollectionError("That collection no longer exists.")
+        require_delete_collection(actor, name=collection.name, owner_id=collection.created_by_id)
     if collection_busy(collection_id):
         raise CollectionError("Files are being ingested into this collection; delete it when that has finished.")
     with session_scope(engine) as session:

@@ -20,11 +20,11 @@ from typing import Any
 import httpx
 from sqlmodel import Session
 
-from db.crud.drafts import current_revision
-from db.crud.reviews import add_event, load_draft
+from db.crud.reviews import add_event
 from db.models import DraftStatus, ReviewEventKind, User
 from editorial.errors import EditorialError
 from editorial.frontmatter import normalize_front_matter, validate_front_matter
+from editorial.reviews import load_draft, release_revision
 from editorial.settings import Settings
 from editorial.workflow import EXPORTABLE, Action, require, require_transition, status_label
 
@@ -248,9 +248,9 @@ def publish_draft(*, session: Session, draft_id: int, actor: User | None, client
     status = DraftStatus(draft.status)
     if status not in EXPORTABLE:
         raise DevtoError(f"Draft {draft_id} is {status_label(status).lower()}; only approved drafts go to dev.to.")
-    revision = current_revision(session=session, draft=draft)
+    revision = release_revision(session=session, draft=draft)
     if revision is None:
-        raise DevtoError(f"Draft {draft_id} has no text.")
+        raise DevtoError(f"Draft {draft_id} has no approved revision.")
     if problems := validate_front_matter(revision.front_matter, revision.body):
         raise DevtoError("Fix the draft first — " + "; ".join(f"{k}: {v}" for k, v in problems.items()))
     payload = article_payload(revision.front_matter, revision.body)

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
-from collections.abc import Callable
-from dataclasses import dataclass
 
+from db.migrate import current_revision, head_revision
+from db.session import get_engine, session_scope
+from editorial.auth import accounts_summary
+from editorial.chain.runner import stale_runs_report
+from editorial.checks import Check, CheckResult
+from editorial.datastore import ensure_data_dir, open_database
+from editorial.embeddings import build_embeddings, embedding_display_name
 from editorial.errors import EditorialError
+from editorial.ingest.consistency import check_sources
+from editorial.llm import check_model, spec_for
 from editorial.settings import Settings
+from editorial.vectorstore import chroma_location, get_chroma_client
 
-
-@dataclass
-class CheckResult:
-    """The outcome of one check."""
-
-    name: str
-    ok: bool
-    message: str
-
-
-Check = Callable[[Settings, bool], CheckResult]
-"""A check takes the settings and ``repair`` (fix what can be fixed) and returns its result."""
+__all__ = ["CHECKS", "Check", "CheckResult", "check_sources", "model_checks", "run_checks"]
 
 PACKAGES = (
     "torch",
@@ -51,21 +48,14 @@ def check_versions(settings: Settings, repair: bool) -> CheckResult:
 
 def check_data_dir(settings: Settings, repair: bool) -> CheckResult:
     """The data folder exists (or can be created) and is writable."""
-    from editorial.datastore import ensure_data_dir
-
     ensure_data_dir(settings)
     return CheckResult("data folder", True, f"{settings.resolved_data_dir} is writable")
 
 
 def check_database(settings: Settings, repair: bool) -> CheckResult:
     """The database opens and is at the latest migration (``repair`` migrates it)."""
-    from db.migrate import current_revision, head_revision
-    from db.session import get_engine
-
     engine = get_engine(settings.resolved_database_url)
     if repair:
-        from editorial.datastore import open_database
-
         engine = open_database(settings)
     current, head = current_revision(engine), head_revision()
     where = engine.url.render_as_string(hide_password=True)
@@ -76,8 +66,6 @@ def check_database(settings: Settings, repair: bool) -> CheckResult:
 
 def check_chroma(settings: Settings, repair: bool) -> CheckResult:
     """Chroma (folder or server) is reachable."""
-    from editorial.vectorstore import chroma_location, get_chroma_client
-
     client = get_chroma_client(settings)
     return CheckResult(
         "chroma", True, f"{chroma_location(settings)} reachable, {len(client.list_collections())} collections"
@@ -86,16 +74,12 @@ def check_chroma(settings: Settings, repair: bool) -> CheckResult:
 
 def check_embeddings(settings: Settings, repair: bool) -> CheckResult:
     """The embedding model loads and embeds a sentence."""
-    from editorial.embeddings import build_embeddings, embedding_display_name
-
     vector = build_embeddings(settings).embed_query("Editorial Desk doctor check")
     return CheckResult("embedding model", True, f"{embedding_display_name(settings)} loads ({len(vector)} dimensions)")
 
 
 def _model_check(role: str) -> Check:
     def check(settings: Settings, repair: bool) -> CheckResult:
-        from editorial.llm import check_model
-
         ok, message = check_model(settings, role)
         return CheckResult(f"{role} model", ok, message)
 
@@ -105,8 +89,6 @@ def _model_check(role: str) -> Check:
 
 def model_checks(settings: Settings) -> list[Check]:
     """One check per distinct chat model (default, and planner/writer when they differ)."""
-    from editorial.llm import spec_for
-
     checks, seen = [], set()
     for role in ("default", "planner", "writer"):
         spec = spec_for(settings, role)
@@ -121,22 +103,11 @@ CHECKS: list[Check] = [check_versions, check_data_dir, check_database, check_chr
 """Checks run in order; later capabilities append their own (e.g. source/Chroma consistency)."""
 
 
-def check_sources(settings: Settings, repair: bool) -> CheckResult:
-    """Source rows, Chroma chunks and the ingest record manager agree (``repair`` reconciles them)."""
-    from editorial.ingest.consistency import check_sources as check
-
-    return check(settings, repair)
-
-
 CHECKS.append(check_sources)
 
 
 def check_accounts(settings: Settings, repair: bool) -> CheckResult:
     """At least one active admin exists once accounts exist."""
-    from db.session import session_scope
-    from editorial.auth import accounts_summary
-    from editorial.datastore import open_database
-
     with session_scope(open_database(settings)) as session:
         ok, message = accounts_summary(session=session)
     return CheckResult("accounts", ok, message)
@@ -147,9 +118,6 @@ CHECKS.append(check_accounts)
 
 def check_runs(settings: Settings, repair: bool) -> CheckResult:
     """No plan/write run is left 'running' by a process that died (``repair`` marks such runs failed)."""
-    from editorial.chain.runner import stale_runs_report
-    from editorial.datastore import open_database
-
     ok, message = stale_runs_report(open_database(settings), repair=repair)
     return CheckResult("runs", ok, message)
 

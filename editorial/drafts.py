@@ -8,29 +8,25 @@ it survives the exception) for the editor to merge. Nothing saved is ever overwr
 
 from __future__ import annotations
 
-import math
-import re
-
 from sqlalchemy import update
 from sqlmodel import Session
 
+from db.crud import drafts as drafts_crud
 from db.crud.drafts import current_revision, get_draft, get_revision, next_revision_number
-from db.crud.reviews import DraftNotFound, add_event, load_draft
+from db.crud.reviews import add_event
 from db.models import Draft, DraftStatus, ReviewEventKind, Revision, RevisionOrigin, User, utcnow
 from editorial.errors import EditorialError
 from editorial.frontmatter import normalize_front_matter
-from editorial.workflow import REOPENED_BY_EDIT, Action, require, require_transition
-
-WORDS_PER_MINUTE = 265
-_WORD_RE = re.compile(r"[0-9A-Za-zÀ-ÖØ-öø-ɏЀ-ӿ]+(?:['’.-][0-9A-Za-zÀ-ÖØ-öø-ɏЀ-ӿ]+)*")
+from editorial.reviews import DraftNotFound, load_draft
+from editorial.text import count_words
+from editorial.workflow import RECORDED_SAVES, Action, require, require_transition, save_note, status_after_save
 
 __all__ = [
     "DraftConflict",
     "DraftNotFound",
-    "count_words",
     "create_draft",
     "create_generated_draft",
-    "read_time_minutes",
+    "delete_draft",
     "restore_revision",
     "save_revision",
 ]
@@ -63,16 +59,6 @@ class DraftConflict(EditorialError):
         self.current_version = current_version
         self.conflict_revision_id = conflict_revision_id
         self.conflict_revision_number = conflict_revision_number
-
-
-def count_words(body: str) -> int:
-    """Words in a Markdown body (letters/digits runs; punctuation and markup are not words)."""
-    return len(_WORD_RE.findall(body))
-
-
-def read_time_minutes(words: int) -> int:
-    """Reading time in whole minutes at 265 words per minute (at least 1 for a non-empty post)."""
-    return max(1, math.ceil(words / WORDS_PER_MINUTE)) if words else 0
 
 
 def _actor(session: Session, user_id: int | None, action: Action) -> User | None:
@@ -268,8 +254,9 @@ def save_revision(
 
     The draft row is updated with a conditional ``UPDATE … WHERE version = base_version``, so two
     concurrent saves on the same base cannot both win. Saving an approved, exported or published
-    draft sends it back to review (recorded on the timeline). Saving text identical to the current
-    revision creates nothing and returns the current revision.
+    draft sends it back to review, and saving a draft in review keeps it there; both are recorded on
+    the timeline, and an approval must then name the new revision (see :mod:`editorial.workflow`).
+    Saving text identical to the current revision creates nothing and returns the current revision.
 
     Args:
         session: Database session (the caller commits on success).
@@ -331,25 +318,25 @@ def save_revision(
     )
     session.add(revision)
     previous_status = DraftStatus(draft.status)
+    new_status = status_after_save(previous_status)
+    if actor is not None and new_status is not previous_status:
+        require_transition(actor, previous_status, new_status)
     draft.version = number
     draft.word_count = words
     draft.title = _title_of(front_matter, draft.title)[:256]
     draft.updated_at = now
-    if previous_status in REOPENED_BY_EDIT:
-        if actor is not None:
-            require_transition(actor, previous_status, DraftStatus.IN_REVIEW)
-        draft.status = DraftStatus.IN_REVIEW
+    draft.status = new_status
     session.add(draft)
     session.flush()
-    if previous_status in REOPENED_BY_EDIT:
+    if previous_status in RECORDED_SAVES:
         add_event(
             session=session,
             draft_id=draft_id,
             kind=ReviewEventKind.STATUS_CHANGE,
             actor_id=author_id,
-            note="Edited after approval: needs a new review.",
+            note=save_note(previous_status),
             from_status=previous_status,
-            to_status=DraftStatus.IN_REVIEW,
+            to_status=new_status,
             revision_id=revision.id,
         )
     return revision
@@ -377,3 +364,13 @@ def restore_revision(
         origin=RevisionOrigin.RESTORED,
         note=note.strip() or f"Restored revision {number}.",
     )
+
+
+def delete_draft(*, session: Session, draft_id: int, actor: User | None) -> None:
+    """Delete a draft with its revisions and timeline (admins only; a missing draft is no error).
+
+    Raises:
+        PermissionDenied: ``actor`` may not delete drafts.
+    """
+    require(actor, Action.DELETE_DRAFT)
+    drafts_crud.delete_draft(session=session, draft_id=draft_id)

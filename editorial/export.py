@@ -1,7 +1,8 @@
 """Export approved drafts as dev.to-ready Markdown files (one ``.md`` or several in a ``.zip``).
 
 Exporting checks the actor's role, refuses drafts that are not approved unless forced (admins,
-recorded), marks approved drafts exported and writes an EXPORT event on each draft's timeline.
+recorded), takes the revision the reviewer approved, marks approved drafts exported and writes an
+EXPORT event on each draft's timeline.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from db.crud.drafts import current_revision
-from db.crud.reviews import InvalidDraft, add_event, load_draft
+from db.crud.reviews import add_event
 from db.models import DraftStatus, ReviewEventKind, User, utcnow
 from editorial.errors import EditorialError
 from editorial.frontmatter import compose_post, validate_front_matter
+from editorial.reviews import InvalidDraft, load_draft, release_revision
 from editorial.workflow import EXPORTABLE, Action, require, status_label
 
 MAX_SLUG_CHARS = 80
@@ -62,9 +63,9 @@ def _check(session: Session, draft_id: int, actor: User | None, force: bool):
                 "only approved drafts are exported."
             )
         require(actor, Action.FORCE_EXPORT)
-    revision = current_revision(session=session, draft=draft)
+    revision = release_revision(session=session, draft=draft)
     if revision is None:
-        raise InvalidDraft(f"Draft {draft_id} has no text to export.")
+        raise InvalidDraft(f"Draft {draft_id} has no approved revision to export.")
     if not force and (problems := validate_front_matter(revision.front_matter, revision.body)):
         raise InvalidDraft(
             f"Draft {draft_id} breaks dev.to's rules: " + "; ".join(f"{k}: {v}" for k, v in problems.items())

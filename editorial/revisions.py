@@ -1,22 +1,13 @@
-"""Differences between revisions: unified text diff, side-by-side HTML table, line counts."""
+"""Differences between revisions: unified text diff and side-by-side HTML table."""
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 
 import nh3
 
 from db.models import Revision
 from editorial.frontmatter import compose_post
-
-
-@dataclass(frozen=True)
-class DiffStats:
-    """Lines added and removed from one text to another."""
-
-    added: int
-    removed: int
 
 
 def revision_text(revision: Revision) -> str:
@@ -30,17 +21,6 @@ def unified_diff(old: str, new: str, *, old_label: str = "old", new_label: str =
         old.splitlines(), new.splitlines(), fromfile=old_label, tofile=new_label, n=context, lineterm=""
     )
     return "\n".join(lines)
-
-
-def diff_stats(old: str, new: str) -> DiffStats:
-    """How many lines were added and removed."""
-    added = removed = 0
-    for line in difflib.ndiff(old.splitlines(), new.splitlines()):
-        if line.startswith("+ "):
-            added += 1
-        elif line.startswith("- "):
-            removed += 1
-    return DiffStats(added, removed)
 
 
 def side_by_side_html(old: str, new: str, *, old_label: str = "old", new_label: str = "new") -> str:

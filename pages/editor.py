@@ -3,17 +3,18 @@
 import streamlit as st
 
 from db.crud import drafts as drafts_crud
-from db.crud import reviews
 from db.models import DraftStatus, RevisionOrigin
 from db.session import session_scope
+from editorial import reviews
 from editorial.devto import DevtoClient, api_key_source, publish_draft
-from editorial.drafts import DraftConflict, count_words, read_time_minutes, restore_revision, save_revision
+from editorial.drafts import DraftConflict, delete_draft, restore_revision, save_revision
 from editorial.errors import EditorialError
 from editorial.export import prepare_exports, record_exports
 from editorial.frontmatter import normalize_front_matter, parse_post, unknown_keys, validate_front_matter
 from editorial.preview import render_preview
 from editorial.revisions import revision_text, side_by_side_html, unified_diff
-from editorial.workflow import EXPORTABLE, Action, can, status_label
+from editorial.text import count_words, read_time_minutes
+from editorial.workflow import EXPORTABLE, Action, available_transitions, can, save_effect, status_label
 from pages.ui import auth, draft_form, resources
 from pages.ui.state import Keys
 
@@ -76,7 +77,7 @@ info[2].metric("Read time", f"{read_time_minutes(words)} min")
 unsaved = base is not None and (base != draft.version or not _typed_matches(by_number.get(base)))
 info[3].markdown(":orange[unsaved changes]" if unsaved else ":green[saved]")
 with info[4]:
-    if status in (DraftStatus.DRAFT, DraftStatus.CHANGES_REQUESTED) and can(user.role, Action.SUBMIT):
+    if DraftStatus.IN_REVIEW in available_transitions(status, user.role):
         if st.button("Submit for review", type="primary", icon=":material/send:", disabled=unsaved, key="submit"):
             try:
                 with session_scope(engine) as session:
@@ -120,8 +121,8 @@ with edit_tab:
             del st.session_state[conflict_key]
             st.rerun()
 
-    if status in (DraftStatus.APPROVED, DraftStatus.EXPORTED, DraftStatus.PUBLISHED):
-        st.info(f"This draft is {status_label(status).lower()}: saving a change sends it back to review.")
+    if effect := save_effect(status):
+        st.info(f"This draft is {status_label(status).lower()}: {effect}")
 
     with st.expander("Paste a whole post (front matter and Markdown)", icon=":material/content_paste:"):
         pasted = st.text_area("Post", height=160, key=draft_form.key(draft_id, "paste"))
@@ -313,6 +314,6 @@ with ship_tab:
         sure = st.checkbox("Delete this draft, its revisions and timeline for good", key="delete_sure")
         if st.button("Delete draft", disabled=not sure, key="delete"):
             with session_scope(engine) as session:
-                drafts_crud.delete_draft(session=session, draft_id=draft_id, actor=user)
+                delete_draft(session=session, draft_id=draft_id, actor=user)
             st.session_state.pop(Keys.DRAFT_ID, None)
             st.switch_page("pages/drafts.py")

@@ -13,9 +13,10 @@ from db.session import session_scope
 from editorial.chain.models import STAGE_ROLES, apply_overrides, load_overrides
 from editorial.chain.plan import blueprint_problems, rescale_budgets
 from editorial.chain.runner import RunRequest
-from editorial.chain.schemas import Blueprint, Evidence, Section, default_questions, read_minutes
+from editorial.chain.schemas import Blueprint, Evidence, Section, default_questions
 from editorial.chain.write import section_headings
 from editorial.errors import EditorialError
+from editorial.text import WORDS_PER_MINUTE, read_time_minutes
 from editorial.workflow import Action as Permission
 from pages.ui import auth, resources
 from pages.ui.state import Keys
@@ -273,7 +274,7 @@ with new_tab:
         audience = left.text_input("Audience", value="developers", key="pw_audience")
         tone = middle.text_input("Tone", value="practical", key="pw_tone")
         words = right.number_input("Target length (words)", 300, 5000, 1500, step=100, key="pw_words")
-        st.caption(f"About {read_minutes(int(words))} min read at 250 words per minute.")
+        st.caption(f"About {read_time_minutes(int(words))} min read at {WORDS_PER_MINUTE} words per minute.")
 
         st.markdown("**Research questions**")
         if st.session_state.get("pw_questions_topic") != topic:  # new topic: the default questions for it
@@ -383,7 +384,7 @@ with plan_tab:
         target = cols[1].number_input(
             "Target words", 100, 20000, int(blueprint.get("target_words", 1500)), step=100, key="pw_target"
         )
-        cols[2].metric("Read time", f"{read_minutes(int(target))} min")
+        cols[2].metric("Read time", f"{read_time_minutes(int(target))} min")
         st.text_input("Angle", blueprint.get("angle", ""), key="pw_angle")
         st.text_input("Value for the reader", blueprint.get("value", ""), key="pw_value")
         numbers = [e.n for e in evidence]

@@ -5,9 +5,9 @@ import math
 import streamlit as st
 
 from db.crud import drafts as drafts_crud
-from db.crud import reviews
 from db.models import DraftStatus
 from db.session import session_scope
+from editorial import reviews
 from editorial.errors import EditorialError
 from editorial.frontmatter import compose_post, normalize_front_matter, validate_front_matter
 from editorial.preview import render_preview
@@ -48,6 +48,12 @@ draft_id = top[0].selectbox(
 
 with session_scope(engine) as session:
     draft = reviews.load_draft(session=session, draft_id=draft_id)
+# A button press reruns this script, which reads the draft again: an approval must name the
+# revision shown on the run where the reviewer read it, not the one read now.
+seen_key = f"review_seen_{draft_id}"
+seen_revision = st.session_state.get(seen_key, draft.version)
+st.session_state[seen_key] = draft.version
+with session_scope(engine) as session:
     revision = drafts_crud.current_revision(session=session, draft=draft)
     events = reviews.timeline(session=session, draft_id=draft_id)
     history = {r.number: r for r in drafts_crud.list_revisions(session=session, draft_id=draft_id)}
@@ -98,7 +104,7 @@ with side_column:
     if action is not None:
         try:
             with session_scope(engine) as session:
-                action(session=session, draft_id=draft_id, actor=user, note=note)
+                action(session=session, draft_id=draft_id, actor=user, note=note, revision_number=seen_revision)
             st.toast(f"Draft {draft_id}: done.")
             st.rerun()
         except EditorialError as exc:

@@ -125,7 +125,7 @@ with st.expander("Manage collections", icon=":material/folder_managed:"):
         confirmed = st.checkbox("Yes, delete it and everything in it", key="confirm_delete_collection")
         if st.button("Delete collection", disabled=not confirmed, icon=":material/delete:"):
             try:
-                removed = colls.delete_collection(settings, engine, collection_id=collection.id)
+                removed = colls.delete_collection(settings, engine, collection_id=collection.id, actor=user)
             except EditorialError as exc:
                 resources.show_error(exc)
             else:
@@ -294,7 +294,7 @@ with list_tab:
                 yes, no = st.columns(2)
                 if yes.button("Yes, delete", type="primary", key="confirm_delete"):
                     try:
-                        delete_source(settings, engine, source_id=source.id)
+                        delete_source(settings, engine, source_id=source.id, actor=user)
                     except EditorialError as exc:
                         resources.show_error(exc)
                     else:

@@ -5,7 +5,7 @@ import streamlit as st
 from db.crud import users as users_crud
 from db.models import Role
 from db.session import session_scope
-from editorial.auth import add_user, change_password
+from editorial.auth import add_user, change_password, login_failures, set_disabled, set_role
 from editorial.devto import api_key_source, forget_api_key, key_file, store_api_key
 from editorial.errors import EditorialError
 from editorial.workflow import Action
@@ -19,6 +19,7 @@ st.title("Users")
 
 with session_scope(engine) as session:
     accounts = users_crud.list_users(session=session)
+    failures = login_failures(session=session)
 st.dataframe(
     [
         {
@@ -26,7 +27,7 @@ st.dataframe(
             "role": Role(account.role).value,
             "status": "disabled" if account.disabled else "active",
             "last login": account.last_login_at,
-            "failed logins": account.failed_logins,
+            "failed logins": failures.get(account.username, 0),
         }
         for account in accounts
     ],
@@ -60,9 +61,9 @@ with change_column:
     target = by_name[st.selectbox("User", list(by_name), key="change_user_pick")]
     new_role = st.selectbox("Role", ROLES, index=ROLES.index(Role(target.role).value), key=f"role_{target.id}")
     if st.button("Set role", key="set_role"):
-        _run(lambda s: users_crud.set_role(session=s, actor=user, user_id=target.id, role=new_role))
+        _run(lambda s: set_role(session=s, actor=user, user_id=target.id, role=new_role))
     if st.button("Enable" if target.disabled else "Disable", key="toggle_disabled"):
-        _run(lambda s: users_crud.set_disabled(session=s, actor=user, user_id=target.id, disabled=not target.disabled))
+        _run(lambda s: set_disabled(session=s, actor=user, user_id=target.id, disabled=not target.disabled))
     new_password = st.text_input("New password", type="password", key=f"password_{target.id}")
     if st.button("Set password", key="set_password"):
         _run(lambda s: change_password(session=s, actor=user, user_id=target.id, password=new_password))

@@ -29,6 +29,7 @@ BOTH_ENGINES = frozenset(
         "test_workflow",
         "test_usage",
         "test_auth",
+        "test_review_rules",
         "test_ingest_pipeline",
         "test_export",
         "test_chain_runner",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from db.models import AppSetting, utcnow
 
@@ -25,8 +25,3 @@ def set_app_setting(*, session: Session, key: str, value: Any) -> None:
         row.updated_at = utcnow()
         session.add(row)
     session.flush()
-
-
-def all_app_settings(*, session: Session) -> dict[str, Any]:
-    """Every stored runtime setting."""
-    return {row.key: row.value for row in session.exec(select(AppSetting))}

@@ -9,7 +9,6 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from db.models import Draft, DraftStatus, Revision, SourceCollection, User
-from editorial.workflow import Action, require
 
 SORTS = {
     "last change (newest first)": (Draft.updated_at.desc(), Draft.id.desc()),
@@ -156,13 +155,8 @@ def collections(*, session: Session) -> list[tuple[int, str]]:
     return [tuple(row) for row in session.exec(select(SourceCollection.id, SourceCollection.name).order_by("name"))]
 
 
-def delete_draft(*, session: Session, draft_id: int, actor: User | None) -> None:
-    """Delete a draft with its revisions and timeline (admins only).
-
-    Raises:
-        PermissionDenied: ``actor`` may not delete drafts.
-    """
-    require(actor, Action.DELETE_DRAFT)
+def delete_draft(*, session: Session, draft_id: int) -> None:
+    """Delete a draft with its revisions and timeline (no permission check: callers check first)."""
     draft = get_draft(session=session, draft_id=draft_id)
     if draft is not None:
         session.delete(draft)

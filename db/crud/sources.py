@@ -101,12 +101,6 @@ def list_sources_with_adder(*, session: Session, collection_id: int) -> list[tup
     return [(source, username) for source, username in session.exec(query)]
 
 
-def count_sources(*, session: Session, collection_id: int) -> dict[SourceStatus, int]:
-    """How many sources of a collection are in each status."""
-    query = select(Source.status, func.count()).where(Source.collection_id == collection_id).group_by(Source.status)
-    return {SourceStatus(status): count for status, count in session.exec(query)}
-
-
 def start_ingesting(
     *,
     session: Session,
@@ -176,11 +170,6 @@ def stale_ingesting(*, session: Session, older_than: datetime, exclude_ids: Iter
         if source.id not in excluded and beat < older_than:
             stale.append(source)
     return stale
-
-
-def set_chunk_count(*, session: Session, source_id: int, chunk_count: int) -> None:
-    """Record how many chunks a source has in Chroma."""
-    session.execute(update(Source).where(col(Source.id) == source_id).values(chunk_count=chunk_count))
 
 
 def delete_source(*, session: Session, source: Source) -> None:

@@ -1,19 +1,19 @@
-"""User accounts: lookups and changes, each change checked against the acting user's role."""
+"""User accounts and the login throttle: plain, keyword-only persistence.
+
+No permission checks here: the account rules (who may add, change or disable whom) live in
+``editorial.auth``, which calls these functions after checking.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import delete, func, insert, literal, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from db.models import Role, User
-from editorial.errors import EditorialError
-from editorial.workflow import Action, PermissionDenied, require
-
-
-class UserError(EditorialError):
-    """A user account cannot be created or changed as asked."""
+from db.models import LoginFailure, Role, User, name_key, utcnow
 
 
 def count_users(*, session: Session) -> int:
@@ -29,99 +29,104 @@ def get_user(*, session: Session, user_id: int | None) -> User | None:
 
 
 def get_user_by_name(*, session: Session, username: str) -> User | None:
-    """The user called ``username`` (exact match), or None."""
-    return session.exec(select(User).where(User.username == username.strip())).first()
+    """The user called ``username``, ignoring case and surrounding spaces, or None."""
+    return session.exec(select(User).where(User.username_key == name_key(username))).first()
 
 
 def list_users(*, session: Session) -> list[User]:
     """Every account, by name."""
-    return list(session.exec(select(User).order_by(User.username)))
+    return list(session.exec(select(User).order_by(User.username_key)))
 
 
-def _active_admins(session: Session) -> int:
+def count_active_admins(*, session: Session) -> int:
+    """How many enabled admin accounts exist."""
     statement = select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.disabled == False)  # noqa: E712
     return session.exec(statement).one()
 
 
-def create_user(
-    *, session: Session, actor: User | None, username: str, password_hash: str, role: Role | str = Role.EDITOR
-) -> User:
-    """Create an account; only admins may, except the very first account, which must be an admin.
+def insert_user(*, session: Session, username: str, password_hash: str, role: Role) -> User:
+    """Insert an account (the unique name key refuses a case-insensitive duplicate)."""
+    user = User(username=username, username_key=name_key(username), role=role, password_hash=password_hash)
+    session.add(user)
+    session.flush()
+    return user
 
-    Raises:
-        PermissionDenied: ``actor`` is not an admin (or there is no actor and users exist).
-        UserError: The name is taken, or the first account is not an admin.
+
+def insert_first_user(*, session: Session, username: str, password_hash: str, role: Role) -> User | None:
+    """Insert an account only if no account exists, atomically; None when one exists already.
+
+    SQLite evaluates ``INSERT … SELECT … WHERE NOT EXISTS`` under its single write lock; on
+    PostgreSQL the table is locked first so that concurrent first visits queue up.
     """
-    role = Role(role)
-    if count_users(session=session) == 0:
-        if role is not Role.ADMIN:
-            raise UserError("The first account must be an admin.")
-    else:
-        require(actor, Action.MANAGE_USERS)
-    if get_user_by_name(session=session, username=username) is not None:
-        raise UserError(f"The user name {username} is taken.")
-    user = User(username=username.strip(), role=role, password_hash=password_hash)
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(sa_select(func.pg_advisory_xact_lock(7_041_961)))
+    row = {
+        "username": username,
+        "username_key": name_key(username),
+        "role": Role(role),
+        "password_hash": password_hash,
+        "disabled": False,
+        "created_at": utcnow(),
+    }
+    values = sa_select(*(literal(value, User.__table__.c[column].type) for column, value in row.items()))
+    statement = insert(User).from_select(list(row), values.where(~sa_select(User.id).exists()), include_defaults=False)
+    inserted = session.execute(statement.returning(User.id)).first()
+    if inserted is None:
+        return None
+    return get_user(session=session, user_id=inserted[0])
+
+
+def update_user(*, session: Session, user: User, **values) -> User:
+    """Set attributes of ``user`` (e.g. ``role``, ``disabled``, ``password_hash``) and flush."""
+    for field, value in values.items():
+        setattr(user, field, value)
     session.add(user)
     session.flush()
     return user
 
 
-def _target(session: Session, actor: User | None, user_id: int) -> User:
-    require(actor, Action.MANAGE_USERS)
-    user = get_user(session=session, user_id=user_id)
-    if user is None:
-        raise UserError(f"There is no user {user_id}.")
-    return user
+def get_login_failure(*, session: Session, username: str) -> LoginFailure | None:
+    """The failure counter of a typed user name (any name, existing or not), or None."""
+    return session.get(LoginFailure, name_key(username)[:64], populate_existing=True)
 
 
-def set_role(*, session: Session, actor: User | None, user_id: int, role: Role | str) -> User:
-    """Change a user's role (admins only; the last active admin keeps the role)."""
-    user = _target(session, actor, user_id)
-    role = Role(role)
-    if user.role == Role.ADMIN and role is not Role.ADMIN and not user.disabled and _active_admins(session) <= 1:
-        raise UserError(f"{user.username} is the last admin; make someone else an admin first.")
-    user.role = role
-    session.add(user)
-    session.flush()
-    return user
+def count_login_failure(*, session: Session, username: str, now: datetime) -> int:
+    """Add one failed login for ``username`` atomically and return the new count.
+
+    A single ``INSERT … ON CONFLICT DO UPDATE SET failures = failures + 1 … RETURNING`` statement:
+    concurrent failures each count (no read-modify-write).
+    """
+    dialect = session.get_bind().dialect.name
+    make_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = make_insert(LoginFailure).values(name_key=name_key(username)[:64], failures=1, updated_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=[LoginFailure.name_key],
+        set_={"failures": LoginFailure.failures + 1, "updated_at": now},
+    ).returning(LoginFailure.failures)
+    return session.execute(statement).scalar_one()
 
 
-def set_disabled(*, session: Session, actor: User | None, user_id: int, disabled: bool) -> User:
-    """Disable or re-enable an account (admins only; never yourself, never the last admin)."""
-    user = _target(session, actor, user_id)
-    if disabled and actor is not None and user.id == actor.id:
-        raise UserError("You cannot disable your own account.")
-    if disabled and user.role == Role.ADMIN and not user.disabled and _active_admins(session) <= 1:
-        raise UserError(f"{user.username} is the last admin and cannot be disabled.")
-    user.disabled = disabled
-    if not disabled:
-        user.failed_logins, user.locked_until = 0, None
-    session.add(user)
-    session.flush()
-    return user
+def lock_login(*, session: Session, username: str, until: datetime) -> None:
+    """Refuse logins for ``username`` until ``until`` (the caller's row lock from the count holds)."""
+    session.execute(
+        update(LoginFailure)
+        .where(LoginFailure.name_key == name_key(username)[:64])
+        .values(locked_until=until)
+        .execution_options(synchronize_session=False)
+    )
 
 
-def set_password_hash(*, session: Session, actor: User | None, user_id: int, password_hash: str) -> User:
-    """Replace a password hash: admins for anyone, everyone for themselves."""
-    if actor is None or actor.id != user_id:
-        user = _target(session, actor, user_id)
-    else:
-        user = require(get_user(session=session, user_id=user_id), Action.VIEW)
-    if user is None:  # pragma: no cover - require() raises first
-        raise PermissionDenied("No such user.")
-    user.password_hash = password_hash
-    user.failed_logins, user.locked_until = 0, None
-    session.add(user)
-    session.flush()
-    return user
+def clear_login_failures(*, session: Session, username: str) -> None:
+    """Forget the failures of ``username`` (after a good login, a new password or re-enabling)."""
+    session.execute(delete(LoginFailure).where(LoginFailure.name_key == name_key(username)[:64]))
 
 
-def record_login(*, session: Session, user: User, ok: bool, now: datetime, locked_until: datetime | None) -> None:
-    """Store the outcome of a login attempt (failure counter and lock, or last login time)."""
-    if ok:
-        user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
-    else:
-        user.failed_logins += 1
-        user.locked_until = locked_until
-    session.add(user)
-    session.flush()
+def forget_old_login_failures(*, session: Session, older_than: timedelta, now: datetime | None = None) -> int:
+    """Delete counters untouched for ``older_than`` (bounds the table when names are made up); return how many."""
+    cutoff = (now or utcnow()) - older_than
+    return session.execute(delete(LoginFailure).where(LoginFailure.updated_at < cutoff)).rowcount
+
+
+def failures_by_name(*, session: Session) -> dict[str, int]:
+    """Failed logins in a row, by name key (for the Users page)."""
+    return {row.name_key: row.failures for row in session.exec(select(LoginFailure))}

@@ -11,7 +11,6 @@ MIN_SECTIONS = 5
 """The plan stage asks for 5-7 sections (introduction and conclusion included)."""
 MAX_SECTIONS = 7
 MAX_TAGS = 4
-WORDS_PER_MINUTE = 250
 MIN_SECTION_WORDS = 40
 
 DEFAULT_QUESTIONS = (
@@ -30,11 +29,6 @@ def default_questions(topic: str) -> list[str]:
     """The four default research questions for ``topic``."""
     topic = topic.strip() or "the topic"
     return [question.format(topic=topic) for question in DEFAULT_QUESTIONS]
-
-
-def read_minutes(words: int) -> int:
-    """Reading time in whole minutes at 250 words per minute (at least 1)."""
-    return max(1, round(words / WORDS_PER_MINUTE))
 
 
 def normalize_tag(tag: str) -> str:
@@ -168,14 +162,3 @@ class WrittenSection(BaseModel):
     dropped_citations: list[int] = Field(default_factory=list)
     quoted: bool = False
     """True when the section ends with a cited source quote because the model's text cited nothing."""
-
-
-class PostResult(BaseModel):
-    """The finished post: Markdown body with renumbered citations and a References list."""
-
-    title: str
-    front_matter: dict
-    body: str
-    words: int
-    references: list[str]
-    sections: list[WrittenSection]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
+from editorial.text import count_words
+
 TOLERANCE = 0.2
 """A section is within budget when its word count is within ±20% of the budget."""
 
-_WORD = re.compile(r"[A-Za-z0-9][\w'’.-]*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
 _TRAILER = re.compile(
     r"^\s*(#+\s*)?(\*\*)?(references|sources|bibliography|citations|acknowledg(e)?ments?|works cited|notes)\b",
@@ -17,11 +18,6 @@ _META = re.compile(
     r"(this (article|section|post|text) (contains|has|is) (about )?\d+ words|word count:|\(\d+ words\))", re.IGNORECASE
 )
 _CODE_FENCE = "```"
-
-
-def count_words(text: str) -> int:
-    """Number of words in Markdown text (citation markers and punctuation not counted)."""
-    return len(_WORD.findall(re.sub(r"\[\d+(?:\s*,\s*\d+)*\]", " ", text)))
 
 
 def within_budget(words: int, budget: int, tolerance: float = TOLERANCE) -> bool:

@@ -238,8 +238,3 @@ def _merge_locations(references: list[str]) -> list[str]:
 
 def _heading(block: str) -> str:
     return block.splitlines()[0][3:].strip()
-
-
-def section_within_budget(section: WrittenSection) -> bool:
-    """True when the written section is within ±20% of its budget."""
-    return within_budget(section.words, section.budget)

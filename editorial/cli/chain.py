@@ -13,9 +13,10 @@ from db.crud import sources as source_crud
 from db.models import RunKind, RunStatus
 from db.session import session_scope
 from editorial.chain.runner import ChainCallbacks, RunOutcome, RunRequest, run_chain
-from editorial.chain.schemas import Blueprint, WrittenSection, read_minutes
+from editorial.chain.schemas import Blueprint, WrittenSection
 from editorial.errors import EditorialError
 from editorial.settings import get_settings
+from editorial.text import read_time_minutes
 
 BACKENDS = ("embedded", "transformers", "hf_endpoint", "openai")
 
@@ -170,7 +171,7 @@ def plan_command(args: argparse.Namespace) -> int:
     label = " (FALLBACK outline from the research questions)" if data["is_fallback"] else ""
     print(f"plan {data['plan_id']}{label}: {blueprint.title}")
     print(f"  {blueprint.description}")
-    minutes = read_minutes(blueprint.target_words)
+    minutes = read_time_minutes(blueprint.target_words)
     print(f"  tags: {', '.join(blueprint.tags)} · {blueprint.target_words} words, {minutes} min read")
     for number, section in enumerate(blueprint.sections, 1):
         cites = ", ".join(f"[{n}]" for n in section.evidence)

@@ -1,11 +1,15 @@
-"""``review submit|approve|request-changes|comment --draft ID --as USER [--note …]``."""
+"""``review submit|approve|request-changes|comment --draft ID --as USER [--revision N] [--note …]``.
+
+``approve`` needs ``--revision N``, the revision the reviewer read: it is refused when the draft
+has changed since.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from db.crud import reviews
 from db.session import session_scope
+from editorial import reviews
 from editorial.cli.users import login_actor
 from editorial.datastore import open_database
 from editorial.settings import get_settings
@@ -29,6 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         command.add_argument("--note", default="", help="a note for the timeline (required to request changes)")
         if name == "comment":
             command.add_argument("--revision", type=int, help="comment on this revision number")
+        elif name == "approve":
+            command.add_argument("--revision", type=int, required=True, help="the revision you reviewed")
+        elif name == "request-changes":
+            command.add_argument("--revision", type=int, help="the revision you reviewed")
         command.set_defaults(handler=review_command, action=name)
 
 
@@ -42,6 +50,7 @@ def review_command(args: argparse.Namespace) -> int:
             )
             print(f"comment added to draft {args.draft}")
             return 0
-        event = ACTIONS[args.action](session=session, draft_id=args.draft, actor=actor, note=args.note)
+        extra = {"revision_number": args.revision} if args.action != "submit" else {}
+        event = ACTIONS[args.action](session=session, draft_id=args.draft, actor=actor, note=args.note, **extra)
         print(f"draft {args.draft}: {status_label(event.from_status)} → {status_label(event.to_status)}")
     return 0

@@ -33,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     delete = actions.add_parser("delete", help="delete sources (and all their chunks)")
     delete.add_argument("--collection", required=True, help="collection name")
     delete.add_argument("names", nargs="+", metavar="NAME", help="source names or ids")
+    delete.add_argument(
+        "--as", dest="actor", required=True, help="who deletes (password from EDITORIAL_PASSWORD); see 'users'"
+    )
     delete.set_defaults(handler=delete_command)
     retry = actions.add_parser("retry", help="ingest failed sources again from their stored originals")
     retry.add_argument("--collection", required=True, help="collection name")
@@ -193,11 +196,15 @@ def _pick(engine, collection_name: str, names: list[str]) -> list[tuple[int, str
 
 def delete_command(args: argparse.Namespace) -> int:
     """Delete sources by name or id."""
+    from db.session import session_scope
+    from editorial.cli.users import login_actor
     from editorial.ingest import delete_source
 
     settings, engine = _prepare()
+    with session_scope(engine) as session:
+        actor = login_actor(session, args.actor)
     for source_id, name in _pick(engine, args.collection, args.names):
-        removed = delete_source(settings, engine, source_id=source_id)
+        removed = delete_source(settings, engine, source_id=source_id, actor=actor)
         print(f"deleted  {name} ({removed} chunks)")
     return 0
 

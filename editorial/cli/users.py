@@ -18,7 +18,7 @@ from sqlmodel import Session
 from db.crud import users as users_crud
 from db.models import Role, User
 from db.session import session_scope
-from editorial.auth import add_user, authenticate, change_password
+from editorial.auth import add_user, authenticate, change_password, set_disabled, set_role
 from editorial.datastore import open_database
 from editorial.errors import EditorialError
 from editorial.settings import get_settings
@@ -77,11 +77,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=list_command)
 
-    set_role = sub.add_parser("set-role", help="change an account's role")
-    set_role.add_argument("name")
-    set_role.add_argument("role", choices=ROLES)
-    set_role.add_argument("--as", dest="actor", required=True)
-    set_role.set_defaults(handler=set_role_command)
+    role_parser = sub.add_parser("set-role", help="change an account's role")
+    role_parser.add_argument("name")
+    role_parser.add_argument("role", choices=ROLES)
+    role_parser.add_argument("--as", dest="actor", required=True)
+    role_parser.set_defaults(handler=set_role_command)
 
     for name, disabled in (("disable", True), ("enable", False)):
         command = sub.add_parser(name, help=f"{name} an account")
@@ -144,7 +144,7 @@ def set_role_command(args: argparse.Namespace) -> int:
     """Change a role."""
     with _session() as session:
         actor = login_actor(session, args.actor)
-        user = users_crud.set_role(session=session, actor=actor, user_id=_user(session, args.name).id, role=args.role)
+        user = set_role(session=session, actor=actor, user_id=_user(session, args.name).id, role=args.role)
         print(f"{user.username} is now {user.role.value}")
     return 0
 
@@ -153,9 +153,7 @@ def disable_command(args: argparse.Namespace) -> int:
     """Disable or enable an account."""
     with _session() as session:
         actor = login_actor(session, args.actor)
-        user = users_crud.set_disabled(
-            session=session, actor=actor, user_id=_user(session, args.name).id, disabled=args.disabled
-        )
+        user = set_disabled(session=session, actor=actor, user_id=_user(session, args.name).id, disabled=args.disabled)
         print(f"{user.username} is {'disabled' if user.disabled else 'enabled'}")
     return 0
 

@@ -17,9 +17,12 @@ from sqlalchemy import Engine
 from db.crud import sources as crud
 from db.models import SourceStatus
 from db.session import session_scope
+from editorial.checks import CheckResult
+from editorial.datastore import open_database
 from editorial.ingest import live, records
 from editorial.ingest.live import live_source_ids
 from editorial.settings import Settings
+from editorial.vectorstore import get_chroma_client
 
 INTERRUPTED = "Ingestion was interrupted before all chunks were stored; retry it."
 MISMATCH = "Its chunks in Chroma do not match the database ({detail}); retry it."
@@ -78,8 +81,6 @@ def mark_interrupted(settings: Settings, engine: Engine, *, now: datetime | None
 
 def check_consistency(settings: Settings, engine: Engine, *, repair: bool = False) -> ConsistencyReport:
     """Compare rows, Chroma and records in every collection; with ``repair``, fix what disagrees."""
-    from editorial.vectorstore import get_chroma_client
-
     report = ConsistencyReport()
     if repair:
         report.interrupted = mark_interrupted(settings, engine)
@@ -139,11 +140,8 @@ def _check_collection(settings, engine, collection, sources, live_ids, report, r
                 crud.mark_failed(session=session, source_ids=[source.id], error=MISMATCH.format(detail=detail))
 
 
-def check_sources(settings: Settings, repair: bool):
+def check_sources(settings: Settings, repair: bool) -> CheckResult:
     """Doctor check: source rows, Chroma chunks and the record manager agree (``--repair`` reconciles them)."""
-    from editorial.datastore import open_database
-    from editorial.doctor import CheckResult
-
     engine = open_database(settings)
     report = check_consistency(settings, engine, repair=repair)
     with session_scope(engine) as session:

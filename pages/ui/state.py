@@ -1,8 +1,6 @@
-"""Session-state keys in one place, and small accessors."""
+"""Session-state keys in one place."""
 
 from __future__ import annotations
-
-import streamlit as st
 
 
 class Keys:
@@ -19,8 +17,3 @@ class Keys:
     INGEST_REPORT = "ingest_report"
     PLAN_EDIT = "plan_edit"
     """The Plan & Write page's working copy of the blueprint being edited."""
-
-
-def current_user_id() -> int | None:
-    """The logged-in user's id, or None."""
-    return st.session_state.get(Keys.USER_ID)

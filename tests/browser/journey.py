@@ -38,7 +38,7 @@ UPLOADS = [
     FIXTURES / "borrow-checker.html",
     FIXTURES / "release-checklist.txt",
 ]
-PASSWORDS = {"boss": "boss-password", "ed": "ed-password", "rita": "rita-password"}
+PASSWORDS = {"boss": "boss-quiet-harbour", "ed": "ed-quiet-harbour", "rita": "rita-quiet-harbour"}
 TOPIC = "retrieval-augmented generation"
 EDITED_HEADING = "Why retrieval keeps answers grounded"
 WRITE_TIMEOUT_MS = 15 * 60_000

@@ -7,9 +7,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from db.crud import reviews
 from db.models import User
 from db.session import session_scope
+from editorial import reviews
 from editorial.auth import add_user
 from editorial.datastore import open_database
 from editorial.drafts import create_generated_draft
@@ -20,7 +20,7 @@ PEOPLE = {"boss": "admin", "ed": "editor", "eve": "editor", "rita": "reviewer"}
 
 def password(username: str) -> str:
     """The test password of a seeded account."""
-    return f"{username}-password"
+    return f"{username}-quiet-harbour"
 
 
 def engine_for(data_dir: Path):
@@ -60,7 +60,7 @@ def seed_draft(data_dir: Path, *, title: str, body: str, author_id: int, status:
     if status == "approved":
         with session_scope(engine) as session:
             reviewer = session.query(User).filter(User.username == "rita").one()
-            reviews.approve(session=session, draft_id=draft_id, actor=reviewer)
+            reviews.approve(session=session, draft_id=draft_id, actor=reviewer, revision_number=1)
     return draft_id
 
 

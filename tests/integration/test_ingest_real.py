@@ -18,12 +18,13 @@ from pathlib import Path
 import pytest
 
 from db.crud import sources as crud
-from db.models import SourceStatus
+from db.models import Role, SourceStatus
 from db.session import session_scope
 from editorial.collections import create_collection
 from editorial.ingest import Action, IngestItem, delete_source, ingest_items, live, retry_items
 from editorial.ingest.consistency import check_consistency, check_sources
 from editorial.retrieval import search
+from tests.unit.workflow_support import make_user
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +89,9 @@ def test_mixed_documents_become_ready_and_searchable(settings, engine, embedding
     assert "thirty days" in top("How long are messages kept?")[0].text
 
     # Delete: its chunks are gone from search and Chroma.
-    delete_source(settings, engine, source_id=rows["tidewater.md"].id)
+    with session_scope(engine) as session:
+        reviewer = make_user(session, "rita", Role.REVIEWER)
+    delete_source(settings, engine, source_id=rows["tidewater.md"].id, actor=reviewer)
     assert all(p.source_name != "tidewater.md" for p in top("message queue consumer groups retention"))
     assert check_consistency(settings, engine).ok
 

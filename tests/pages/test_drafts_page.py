@@ -2,9 +2,9 @@
 
 from sqlmodel import select
 
-from db.crud import reviews
 from db.models import Draft, DraftStatus, ReviewEventKind, Revision, Role, User
 from db.session import session_scope
+from editorial import reviews
 from editorial.datastore import open_database
 from editorial.drafts import create_generated_draft
 from editorial.settings import get_settings
@@ -109,7 +109,12 @@ def test_zip_download_of_approved_drafts_is_for_reviewers_and_recorded():
         actor = session.get(User, reviewer.id)
         for draft_id in ids:
             reviews.submit(session=session, draft_id=draft_id, actor=actor)
-            reviews.approve(session=session, draft_id=draft_id, actor=actor)
+            reviews.approve(
+                session=session,
+                draft_id=draft_id,
+                actor=actor,
+                revision_number=reviews.load_draft(session=session, draft_id=draft_id).version,
+            )
     assert not [b for b in open_page("pages/drafts.py", role="editor").button if "zip" in b.label]
     at = open_page("pages/drafts.py", role="reviewer", username="rita")
     at.multiselect(key="drafts_zip_pick").set_value(ids).run()

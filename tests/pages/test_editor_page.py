@@ -3,9 +3,9 @@
 from sqlmodel import select
 
 from db.crud import drafts as drafts_crud
-from db.crud import reviews
 from db.models import DraftStatus, ReviewEventKind, Revision, RevisionOrigin, Role, User
 from db.session import session_scope
+from editorial import reviews
 from editorial.datastore import open_database
 from editorial.drafts import create_generated_draft, save_revision
 from editorial.settings import get_settings
@@ -219,7 +219,12 @@ def test_saving_an_approved_draft_sends_it_back_to_review():
     with session_scope(_engine()) as session:
         actor = session.get(User, reviewer.id)
         reviews.submit(session=session, draft_id=draft_id, actor=actor)
-        reviews.approve(session=session, draft_id=draft_id, actor=actor)
+        reviews.approve(
+            session=session,
+            draft_id=draft_id,
+            actor=actor,
+            revision_number=reviews.load_draft(session=session, draft_id=draft_id).version,
+        )
     at = _editor(draft_id)
     assert "saving a change sends it back to review" in at.info[0].value
     at.text_area(key=k(draft_id, "body")).set_value("Late edit.").run()
@@ -234,7 +239,12 @@ def test_export_download_is_for_reviewers_and_marks_the_draft_exported():
     with session_scope(_engine()) as session:
         actor = session.get(User, rita.id)
         reviews.submit(session=session, draft_id=draft_id, actor=actor)
-        reviews.approve(session=session, draft_id=draft_id, actor=actor)
+        reviews.approve(
+            session=session,
+            draft_id=draft_id,
+            actor=actor,
+            revision_number=reviews.load_draft(session=session, draft_id=draft_id).version,
+        )
     assert not _editor(draft_id).download_button  # an editor gets no download
     at = _editor(draft_id, role="reviewer", username="rita")
     assert at.download_button(key="download_md").proto.label == "Download grounded.md"

@@ -5,13 +5,13 @@ from datetime import timedelta
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from db.models import Role, User, utcnow
+from db.models import LoginFailure, Role, User, utcnow
 from db.session import session_scope
 from editorial.auth import add_user
 from editorial.datastore import open_database
 from editorial.settings import get_settings
 from pages.ui.state import Keys
-from tests.pages.helpers import APP, open_page
+from tests.pages.helpers import APP, login, open_page
 
 
 def _engine():
@@ -60,17 +60,16 @@ def test_login_wrong_password_slow_down_and_logout():
     _submit(at, "Log in")
     assert "Next try possible in 2 s" in at.error[0].value
     with session_scope(_engine()) as session:  # a slow machine may take 2 s between runs: lengthen the lock
-        user = session.exec(select(User)).one()
-        assert user.failed_logins == 3
-        user.locked_until = utcnow() + timedelta(seconds=60)
-    _fill(at, {"login_name": "ada", "login_password": "right-password"})
+        failure = session.get(LoginFailure, "ada")
+        assert failure.failures == 3
+        failure.locked_until = utcnow() + timedelta(seconds=60)
+    _fill(at, {"login_name": "ADA", "login_password": "right-password"})
     _submit(at, "Log in")
-    assert "Too many failed logins for ada" in at.error[0].value  # locked: even the right password waits
+    assert "Too many failed logins for this name" in at.error[0].value  # locked: even the right password waits
     assert Keys.USER_ID not in at.session_state
 
     with session_scope(_engine()) as session:  # the lock expires
-        user = session.exec(select(User)).one()
-        user.locked_until = None
+        session.get(LoginFailure, "ada").locked_until = None
     _fill(at, {"login_name": "ada", "login_password": "right-password"})
     _submit(at, "Log in")
     assert at.session_state[Keys.USERNAME] == "ada" and at.title[0].value == "Editorial Desk"
@@ -132,3 +131,42 @@ def test_a_role_change_takes_effect_at_once():
         session.exec(select(User).where(User.username == "demoted")).one().role = Role.EDITOR
     at.run()
     assert "may not manage users" in at.error[0].value
+
+
+def test_an_unknown_name_gets_the_same_answers_as_a_real_one():
+    with session_scope(_engine()) as session:
+        add_user(session=session, actor=None, username="ada", password="right-password", role=Role.ADMIN)
+    answers = {}
+    for name in ("ada", "nobody"):
+        at = AppTest.from_file(APP, default_timeout=60).run()
+        answers[name] = []
+        for _ in range(4):
+            _fill(at, {"login_name": name, "login_password": "wrong-password"})
+            _submit(at, "Log in")
+            answers[name].append(at.error[0].value)
+    assert answers["ada"] == answers["nobody"]
+    assert answers["ada"][2] == "Wrong user name or password. Next try possible in 2 s."
+
+
+def test_the_first_admin_needs_a_strong_password_and_names_ignore_case():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    _fill(at, {"first_admin_name": "Boss", "first_admin_password": "password1", "first_admin_repeat": "password1"})
+    _submit(at, "Create the admin account")
+    assert at.error[0].value.startswith("That password is too easy to guess")
+    assert Keys.USER_ID not in at.session_state
+    _fill(at, {"first_admin_password": "long-password", "first_admin_repeat": "long-password"})
+    _submit(at, "Create the admin account")
+    assert at.session_state[Keys.USERNAME] == "Boss"
+    at = login(AppTest.from_file(APP, default_timeout=60), _user("Boss")).run()
+    at.switch_page("pages/users.py").run()
+    at.text_input(key="add_user_name").set_value("boss")
+    at.text_input(key="add_user_password").set_value("long-enough")
+    next(b for b in at.button if b.label == "Add").click().run()
+    assert at.error[0].value == "The user name boss is taken."
+    with session_scope(_engine()) as session:
+        assert [u.username for u in session.exec(select(User)).all()] == ["Boss"]
+
+
+def _user(name: str) -> User:
+    with session_scope(_engine()) as session:
+        return session.exec(select(User).where(User.username == name)).one()

@@ -7,11 +7,11 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from db.crud import drafts as drafts_crud
-from db.crud import reviews
 from db.models import DraftStatus, Role, User
 from db.session import session_scope
+from editorial import reviews
 from editorial.datastore import open_database
-from editorial.drafts import create_generated_draft
+from editorial.drafts import create_generated_draft, save_revision
 from editorial.export import prepare_exports
 from editorial.frontmatter import normalize_front_matter, parse_post
 from editorial.settings import get_settings
@@ -112,8 +112,8 @@ def test_acceptance_flow_from_a_fresh_install():
     # 1. First visit: create the admin.
     admin = AppTest.from_file(APP, default_timeout=120).run()
     admin.text_input(key="first_admin_name").set_value("boss")
-    admin.text_input(key="first_admin_password").set_value("boss-password")
-    admin.text_input(key="first_admin_repeat").set_value("boss-password")
+    admin.text_input(key="first_admin_password").set_value("boss-quiet-harbour")
+    admin.text_input(key="first_admin_repeat").set_value("boss-quiet-harbour")
     _click(admin, "Create the admin account")
     assert admin.session_state[Keys.ROLE] == "admin"
 
@@ -121,7 +121,7 @@ def test_acceptance_flow_from_a_fresh_install():
     admin.switch_page("pages/users.py").run()
     for name, role in (("ed", "editor"), ("rita", "reviewer")):
         admin.text_input(key="add_user_name").set_value(name)
-        admin.text_input(key="add_user_password").set_value(f"{name}-password")
+        admin.text_input(key="add_user_password").set_value(f"{name}-quiet-harbour")
         admin.selectbox(key="add_user_role").set_value(role)
         _click(admin, "Add")
         assert not admin.exception
@@ -141,7 +141,7 @@ def test_acceptance_flow_from_a_fresh_install():
         ).id
 
     # 4. The editor logs in, edits Markdown and front matter, saves and submits.
-    editor = _login(AppTest.from_file(APP, default_timeout=120).run(), "ed", "ed-password")
+    editor = _login(AppTest.from_file(APP, default_timeout=120).run(), "ed", "ed-quiet-harbour")
     editor.session_state[Keys.DRAFT_ID] = draft_id
     editor.switch_page("pages/editor.py").run()
     editor.text_area(key=f"editor.{draft_id}.body").set_value("# Intro\n\nEdited text [1].")
@@ -158,7 +158,7 @@ def test_acceptance_flow_from_a_fresh_install():
     assert "may not manage users" in editor.error[0].value  # ... nor manage users
 
     # 5. The reviewer requests changes.
-    reviewer = _login(AppTest.from_file(APP, default_timeout=120).run(), "rita", "rita-password")
+    reviewer = _login(AppTest.from_file(APP, default_timeout=120).run(), "rita", "rita-quiet-harbour")
     reviewer.switch_page("pages/review.py").run()
     reviewer.text_area(key=f"review_note_{draft_id}").set_value("Add a conclusion.")
     reviewer.button(key="request_changes").click().run()
@@ -215,3 +215,37 @@ def test_acceptance_flow_from_a_fresh_install():
     reviewer.run()
     timeline = [m.value for m in reviewer.markdown if m.value.startswith("`")]
     assert timeline[-1].endswith("rita exported it (revision 3): small-models-grounded.md → download")
+
+
+def test_approve_refuses_a_revision_saved_after_the_reviewer_opened_the_draft():
+    draft_id = _waiting(body="What the reviewer reads.")
+    at = open_page("pages/review.py", role="reviewer")
+    assert any(c.value == "Revision 1 · read-only preview" for c in at.caption)
+    with session_scope(_engine()) as session:  # meanwhile the editor saves more text and publishes
+        save_revision(
+            session=session,
+            draft_id=draft_id,
+            base_version=1,
+            front_matter={**FRONT, "published": True},
+            body="What the reviewer reads. And an unreviewed claim.",
+            author_id=session.exec(select(User).where(User.username == "ed")).one().id,
+        )
+    at.button(key="approve").click().run()
+    assert not at.exception
+    assert at.error[0].value == (
+        f"Draft {draft_id} changed while you reviewed it: you saw revision 1, the current one is revision 2. "
+        "Review revision 2 before you approve it."
+    )
+    assert _status(draft_id) is DraftStatus.IN_REVIEW
+    assert any(c.value == "Revision 2 · read-only preview" for c in at.caption)  # what would be approved now
+    at.button(key="approve").click().run()
+    assert _status(draft_id) is DraftStatus.APPROVED
+    with session_scope(_engine()) as session:
+        draft = reviews.load_draft(session=session, draft_id=draft_id)
+        assert reviews.approved_revision(session=session, draft=draft).number == 2
+        [post] = prepare_exports(
+            session=session,
+            draft_ids=[draft_id],
+            actor=session.exec(select(User).where(User.username == "reviewer")).one(),
+        )
+        assert "And an unreviewed claim." in post.text and post.revision_number == 2

@@ -14,7 +14,7 @@ from editorial.collections import create_collection
 from editorial.datastore import open_database
 from editorial.settings import get_settings
 from pages.ui.state import Keys
-from tests.pages.helpers import open_page
+from tests.pages.helpers import ensure_user, open_page
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"
 PAGE = "pages/sources.py"
@@ -196,3 +196,20 @@ def test_rename_and_delete_a_collection():
     with session_scope(engine) as session:
         assert crud.list_collections(session=session) == []
     assert "Create the first one" in at.info[0].value
+
+
+def test_an_editor_cannot_delete_a_collection_someone_else_created():
+    engine = open_database(get_settings())
+    admin = ensure_user("admin", "admin")
+    create_collection(engine, name="Shared", user_id=admin.id)
+    at = open_page(PAGE, role="editor")
+    at.checkbox(key="confirm_delete_collection").check()
+    at.run()
+    next(b for b in at.button if b.label == "Delete collection").click()
+    at.run()
+    assert not at.exception
+    assert at.error[0].value == (
+        "editor may not delete the collection 'Shared': only the editor who created it, reviewers and admins may."
+    )
+    with session_scope(engine) as session:
+        assert [c.name for c in crud.list_collections(session=session)] == ["Shared"]

@@ -1,6 +1,7 @@
 """Accounts: argon2 hashes, login slow-down, first admin, user management rules, and the users CLI."""
 
 import io
+import threading
 from datetime import timedelta
 
 import pytest
@@ -14,12 +15,15 @@ from editorial.auth import (
     AccountLocked,
     AuthError,
     InvalidCredentials,
+    UserError,
     add_user,
     authenticate,
     change_password,
     hash_password,
     lock_seconds,
     needs_first_admin,
+    set_disabled,
+    set_role,
     verify_password,
 )
 from editorial.cli import main
@@ -44,25 +48,27 @@ def test_passwords_are_stored_as_argon2_hashes_only(engine, admin):
 def test_first_account_must_be_an_admin_and_then_only_admins_add(engine):
     with session_scope(engine) as session:
         assert needs_first_admin(session=session)
-        with pytest.raises(users_crud.UserError, match="first account must be an admin"):
+        with pytest.raises(UserError, match="first account must be an admin"):
             add_user(session=session, actor=None, username="ed", password="long-enough", role=Role.EDITOR)
         boss = add_user(session=session, actor=None, username="boss", password="long-enough", role=Role.ADMIN)
         assert not needs_first_admin(session=session)
-        with pytest.raises(PermissionDenied, match="logged in"):
-            add_user(session=session, actor=None, username="sneaky", password="long-enough", role=Role.ADMIN)
+    with session_scope(engine) as session, pytest.raises(PermissionDenied, match="An account exists already"):
+        add_user(session=session, actor=None, username="sneaky", password="long-enough", role=Role.ADMIN)
+    with session_scope(engine) as session:
+        boss = users_crud.get_user_by_name(session=session, username="boss")
         editor = add_user(session=session, actor=boss, username="ed", password="long-enough", role=Role.EDITOR)
         reviewer = add_user(session=session, actor=boss, username="rita", password="long-enough", role=Role.REVIEWER)
         for actor in (editor, reviewer):
             with pytest.raises(PermissionDenied, match="may not manage users"):
                 add_user(session=session, actor=actor, username="x1", password="long-enough")
             with pytest.raises(PermissionDenied):
-                users_crud.set_role(session=session, actor=actor, user_id=actor.id, role=Role.ADMIN)
+                set_role(session=session, actor=actor, user_id=actor.id, role=Role.ADMIN)
             with pytest.raises(PermissionDenied):
-                users_crud.set_disabled(session=session, actor=actor, user_id=boss.id, disabled=True)
+                set_disabled(session=session, actor=actor, user_id=boss.id, disabled=True)
             with pytest.raises(PermissionDenied):
                 change_password(session=session, actor=actor, user_id=boss.id, password="hijacked-pass")
         change_password(session=session, actor=editor, user_id=editor.id, password="my-own-new-pass")
-        with pytest.raises(users_crud.UserError, match="taken"):
+        with pytest.raises(UserError, match="taken"):
             add_user(session=session, actor=boss, username="ed", password="long-enough")
 
 
@@ -74,6 +80,10 @@ def test_first_account_must_be_an_admin_and_then_only_admins_add(engine):
         ("-x", "long-enough", "2 to 64"),
         ("okname", "short", "at least 8"),
         ("samename", "SameName", "cannot be the user name"),
+        ("okname", "password", "too easy to guess"),
+        ("okname", "Password123", "too easy to guess"),
+        ("okname", "qwertyuiop", "too easy to guess"),
+        ("okname", "x" * 1025, "at most 1024"),
     ],
 )
 def test_names_and_passwords_are_checked(engine, name, password, message):
@@ -84,7 +94,8 @@ def test_names_and_passwords_are_checked(engine, name, password, message):
 def test_login_succeeds_and_records_the_time(engine, admin):
     with session_scope(engine) as session:
         user = authenticate(session=session, username="ada", password="correct-horse")
-        assert user.id == admin.id and user.last_login_at is not None and user.failed_logins == 0
+        assert user.id == admin.id and user.last_login_at is not None
+        assert users_crud.get_login_failure(session=session, username="ada") is None
 
 
 def test_repeated_failures_slow_logins_down(engine, admin):
@@ -100,14 +111,14 @@ def test_repeated_failures_slow_logins_down(engine, admin):
     with pytest.raises(AccountLocked, match="try again in 2 s"), session_scope(engine) as session:
         authenticate(session=session, username="ada", password="correct-horse", now=now)
     with session_scope(engine) as session:
-        assert session.get(User, admin.id).failed_logins == FREE_ATTEMPTS
+        assert users_crud.get_login_failure(session=session, username="ada").failures == FREE_ATTEMPTS
     later = now + timedelta(seconds=3)
     with pytest.raises(AccountLocked) as info, session_scope(engine) as session:
         authenticate(session=session, username="ada", password="nope", now=later)
     assert info.value.retry_after == 4  # the delay doubles
     with session_scope(engine) as session:
         authenticate(session=session, username="ada", password="correct-horse", now=later + timedelta(seconds=5))
-        assert session.get(User, admin.id).failed_logins == 0
+        assert users_crud.get_login_failure(session=session, username="ada") is None
 
 
 def test_lock_delay_grows_and_is_capped():
@@ -118,7 +129,7 @@ def test_lock_delay_grows_and_is_capped():
 def test_unknown_and_disabled_users_are_refused(engine, admin):
     with session_scope(engine) as session:
         other = add_user(session=session, actor=admin, username="ed", password="long-enough")
-        users_crud.set_disabled(session=session, actor=admin, user_id=other.id, disabled=True)
+        set_disabled(session=session, actor=admin, user_id=other.id, disabled=True)
     with pytest.raises(AuthError, match="Wrong user name"), session_scope(engine) as session:
         authenticate(session=session, username="nobody", password="whatever1")
     with pytest.raises(AuthError, match="disabled"), session_scope(engine) as session:
@@ -127,12 +138,12 @@ def test_unknown_and_disabled_users_are_refused(engine, admin):
 
 def test_the_last_admin_is_protected(engine, admin):
     with session_scope(engine) as session:
-        with pytest.raises(users_crud.UserError, match="last admin"):
-            users_crud.set_role(session=session, actor=admin, user_id=admin.id, role=Role.EDITOR)
-        with pytest.raises(users_crud.UserError, match="own account"):
-            users_crud.set_disabled(session=session, actor=admin, user_id=admin.id, disabled=True)
+        with pytest.raises(UserError, match="last admin"):
+            set_role(session=session, actor=admin, user_id=admin.id, role=Role.EDITOR)
+        with pytest.raises(UserError, match="own account"):
+            set_disabled(session=session, actor=admin, user_id=admin.id, disabled=True)
         second = add_user(session=session, actor=admin, username="bea", password="long-enough", role=Role.ADMIN)
-        users_crud.set_role(session=session, actor=second, user_id=admin.id, role=Role.REVIEWER)
+        set_role(session=session, actor=second, user_id=admin.id, role=Role.REVIEWER)
         assert session.get(User, admin.id).role is Role.REVIEWER
 
 
@@ -176,3 +187,87 @@ def test_doctor_reports_accounts(engine, settings):
     with session_scope(engine) as session:  # an admin disabled behind the app's back
         session.exec(select(User).where(User.username == "boss")).one().disabled = True
     assert not check_accounts(settings, False).ok
+
+
+def _attempts(engine, username: str, passwords: list[str], now) -> list[str]:
+    """Each attempt's message (or ``ok``), in order."""
+    answers = []
+    for password in passwords:
+        try:
+            with session_scope(engine) as session:
+                authenticate(session=session, username=username, password=password, now=now)
+            answers.append("ok")
+        except AuthError as exc:
+            answers.append(str(exc))
+    return answers
+
+
+def test_unknown_names_get_the_same_answers_and_delays_as_real_ones(engine, admin):
+    now = utcnow()
+    real = _attempts(engine, "ada", ["nope"] * (FREE_ATTEMPTS + 1), now)
+    made_up = _attempts(engine, "nobody-here", ["nope"] * (FREE_ATTEMPTS + 1), now)
+    assert real == made_up
+    assert real[FREE_ATTEMPTS - 1] == "Wrong user name or password. Next try possible in 2 s."
+    assert real[FREE_ATTEMPTS] == "Too many failed logins for this name; try again in 2 s."
+    # The same applies whatever the case of the name: 'ADA' is the locked 'ada'.
+    assert _attempts(engine, "ADA", ["correct-horse"], now) == real[FREE_ATTEMPTS:]
+
+
+def test_sixteen_parallel_wrong_passwords_all_count_and_lock_the_account(engine, admin):
+    barrier, errors = threading.Barrier(16), []
+
+    def wrong() -> None:
+        barrier.wait()
+        try:
+            with session_scope(engine) as session:
+                authenticate(session=session, username="ada", password="wrong-password")
+        except AuthError:
+            pass
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=wrong) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with session_scope(engine) as session:
+        failure = users_crud.get_login_failure(session=session, username="ada")
+        assert failure.failures == 16 and failure.locked_until is not None
+    with pytest.raises(AccountLocked, match="try again in"), session_scope(engine) as session:
+        authenticate(session=session, username="ada", password="correct-horse")
+
+
+def test_user_names_are_case_insensitive(engine, admin):
+    with session_scope(engine) as session:
+        add_user(session=session, actor=admin, username="Boss", password="long-enough")
+        with pytest.raises(UserError, match="taken"):
+            add_user(session=session, actor=admin, username="boss", password="long-enough")
+        with pytest.raises(UserError, match="taken"):
+            add_user(session=session, actor=admin, username="ADA", password="long-enough")
+    with session_scope(engine) as session:
+        assert authenticate(session=session, username="bOSS", password="long-enough").username == "Boss"
+        assert [u.username for u in users_crud.list_users(session=session)] == ["ada", "Boss"]
+
+
+def test_four_concurrent_first_visits_make_exactly_one_admin(engine):
+    barrier, outcomes = threading.Barrier(4), []
+
+    def first_visit(name: str) -> None:
+        barrier.wait()
+        try:
+            with session_scope(engine) as session:
+                add_user(session=session, actor=None, username=name, password="long-enough", role=Role.ADMIN)
+            outcomes.append("admin")
+        except PermissionDenied as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=first_visit, args=(f"boss{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["An account exists already: log in, and an admin adds new accounts."] * 3 + ["admin"]
+    with session_scope(engine) as session:
+        assert users_crud.count_users(session=session) == 1

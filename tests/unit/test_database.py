@@ -6,7 +6,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
-from db.crud.app_settings import all_app_settings, get_app_setting, set_app_setting
+from db.crud.app_settings import get_app_setting, set_app_setting
 from db.crud.stats import count_rows
 from db.migrate import current_revision, head_revision
 from db.models import Draft, Revision, Role, User
@@ -76,7 +76,6 @@ def test_app_settings_round_trip(session):
     set_app_setting(session=session, key="writer", value={"backend": "openai"})
     set_app_setting(session=session, key="writer", value={"backend": "embedded"})
     assert get_app_setting(session=session, key="writer") == {"backend": "embedded"}
-    assert all_app_settings(session=session) == {"writer": {"backend": "embedded"}}
 
 
 def test_counts_start_at_zero(session):

@@ -10,10 +10,9 @@ import pytest
 from sqlmodel import select
 
 from db.crud import drafts as drafts_crud
-from db.crud import reviews
 from db.models import AppSetting, DraftStatus, ReviewEventKind
 from db.session import session_scope
-from editorial import devto
+from editorial import devto, reviews
 from editorial.devto import (
     DevtoClient,
     DevtoError,

@@ -6,9 +6,9 @@ import zipfile
 import pytest
 
 from db.crud import drafts as drafts_crud
-from db.crud import reviews
 from db.models import DraftStatus, ReviewEventKind
 from db.session import session_scope
+from editorial import reviews
 from editorial.cli import main
 from editorial.export import (
     NotApproved,
@@ -55,7 +55,12 @@ def test_approved_draft_exports_as_dev_to_markdown_that_parses_back(engine, peop
     with session_scope(engine) as session:
         draft = generated_draft(session, people["editor"], body=body, title="My Post: part 1")
         reviews.submit(session=session, draft_id=draft.id, actor=people["editor"])
-        reviews.approve(session=session, draft_id=draft.id, actor=people["reviewer"])
+        reviews.approve(
+            session=session,
+            draft_id=draft.id,
+            actor=people["reviewer"],
+            revision_number=reviews.load_draft(session=session, draft_id=draft.id).version,
+        )
         [post] = export_drafts(session=session, draft_ids=[draft.id], actor=people["reviewer"], where="tests")
     assert post.filename == "my-post-part-1.md"
     front_matter, parsed_body = parse_post(post.text)

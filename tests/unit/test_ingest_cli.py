@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding
 
+from db.models import Role
+from db.session import session_scope
+from editorial.auth import add_user
 from editorial.cli import main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"
@@ -17,6 +20,15 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"
 @pytest.fixture(autouse=True)
 def fake_model(monkeypatch):
     monkeypatch.setattr("editorial.embeddings.build_embeddings", lambda settings: DeterministicFakeEmbedding(size=32))
+
+
+@pytest.fixture
+def accounts(engine, monkeypatch):
+    """An admin ``boss`` and an editor ``ed`` (password ``secret-pass``), logged in through EDITORIAL_PASSWORD."""
+    with session_scope(engine) as session:
+        boss = add_user(session=session, actor=None, username="boss", password="secret-pass", role=Role.ADMIN)
+        add_user(session=session, actor=boss, username="ed", password="secret-pass")
+    monkeypatch.setenv("EDITORIAL_PASSWORD", "secret-pass")
 
 
 @pytest.fixture
@@ -56,7 +68,7 @@ def test_ingest_exits_non_zero_with_reasons_when_a_file_fails(folder, capsys):
     assert "FAILED   " in captured.out and "missing.md: No such file or folder." in captured.out
 
 
-def test_search_list_delete_and_retry(folder, capsys):
+def test_search_list_delete_and_retry(folder, capsys, accounts):
     main(["ingest", "--collection", "Docs", str(folder)])
     capsys.readouterr()
     assert main(["search", "--collection", "Docs", "message queue", "-k", "2", "--json"]) == 0
@@ -69,7 +81,15 @@ def test_search_list_delete_and_retry(folder, capsys):
     assert {row["name"] for row in listed} == {"tidewater.md", "guides/borrow-checker.html"}
     assert all(row["status"] == "ready" and row["collection"] == "Docs" for row in listed)
 
-    assert main(["sources", "delete", "--collection", "Docs", "tidewater.md"]) == 0
+    # Sources ingested from the CLI have no owner: an editor may not delete them, a reviewer or admin may.
+    assert main(["sources", "delete", "--collection", "Docs", "tidewater.md", "--as", "ed"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: ed may not delete 'tidewater.md': only the editor who added it, the collection's creator, "
+        "reviewers and admins may."
+    )
+    assert main(["sources", "list"]) == 0
+    assert "tidewater.md" in capsys.readouterr().out
+    assert main(["sources", "delete", "--collection", "Docs", "tidewater.md", "--as", "boss"]) == 0
     assert "deleted  tidewater.md (4 chunks)" in capsys.readouterr().out
     assert main(["sources", "list"]) == 0
     assert "tidewater.md" not in capsys.readouterr().out.replace("borrow-checker", "")
@@ -78,10 +98,10 @@ def test_search_list_delete_and_retry(folder, capsys):
     assert "nothing to retry" in capsys.readouterr().out
 
 
-def test_unknown_collection_and_source_are_one_line_errors(folder, capsys):
+def test_unknown_collection_and_source_are_one_line_errors(folder, capsys, accounts):
     assert main(["search", "--collection", "Nope", "x"]) == 1
     assert capsys.readouterr().err.strip() == "error: There is no collection named 'Nope'."
     main(["ingest", "--collection", "Docs", str(folder)])
     capsys.readouterr()
-    assert main(["sources", "delete", "--collection", "Docs", "ghost.md"]) == 1
+    assert main(["sources", "delete", "--collection", "Docs", "ghost.md", "--as", "boss"]) == 1
     assert capsys.readouterr().err.strip() == "error: There is no source 'ghost.md' in collection 'Docs'."

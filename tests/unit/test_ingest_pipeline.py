@@ -25,6 +25,8 @@ from editorial.ingest import (
 from editorial.ingest.consistency import check_consistency, check_sources, mark_interrupted
 from editorial.ingest.jobs import IngestJob
 from editorial.vectorstore import get_chroma_client
+from editorial.workflow import PermissionDenied
+from tests.unit.workflow_support import team
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"
 GOOD = ["tidewater.md", "borrow-checker.html", "espresso-handbook.pdf", "autoscaling-runbook.docx",
@@ -84,6 +86,12 @@ def run(settings, engine, collection):
 
     ingest.embeddings = embeddings
     return ingest
+
+
+@pytest.fixture
+def people(engine):
+    with session_scope(engine) as session:
+        return team(session)
 
 
 def rows(engine, collection):
@@ -267,10 +275,10 @@ def test_an_interrupt_marks_the_group_failed_and_propagates(settings, engine, co
 
 
 # --------------------------------------------------------------------------- delete
-def test_deleting_a_source_removes_all_its_chunks_records_and_original(settings, engine, collection, run):
+def test_deleting_a_source_removes_all_its_chunks_records_and_original(settings, engine, collection, run, people):
     run([item("tidewater.md"), item("release-checklist.txt")])
     table = rows(engine, collection)
-    removed = delete_source(settings, engine, source_id=table["tidewater.md"].id)
+    removed = delete_source(settings, engine, source_id=table["tidewater.md"].id, actor=people["reviewer"])
     assert removed == table["tidewater.md"].chunk_count
     assert set(rows(engine, collection)) == {"release-checklist.txt"}
     key = table["tidewater.md"].source_key
@@ -342,7 +350,27 @@ def test_doctor_lists_the_sources_check():
 
 
 # --------------------------------------------------------------------------- collections
-def test_collections_create_rename_delete(settings, engine, run, collection):
+def test_only_the_owner_a_reviewer_or_an_admin_deletes_sources_and_collections(settings, engine, people):
+    mine = create_collection(engine, name="Mine", user_id=people["editor"].id)
+    theirs = create_collection(engine, name="Theirs", user_id=people["admin"].id)
+    for target in (mine, theirs):
+        ingest_items(
+            settings, engine, CountingEmbeddings(), collection_id=target.id, items=[item("tidewater.md")], user_id=None
+        )
+    editor = people["editor"]
+    source = rows(engine, theirs)["tidewater.md"]
+    with pytest.raises(PermissionDenied, match=r"ed may not delete 'tidewater\.md'"):
+        delete_source(settings, engine, source_id=source.id, actor=editor)
+    with pytest.raises(PermissionDenied, match="ed may not delete the collection 'Theirs'"):
+        delete_collection(settings, engine, collection_id=theirs.id, actor=editor)
+    assert rows(engine, theirs)["tidewater.md"].chunk_count == len(stored(settings, theirs)[source.source_key]) > 0
+    # The editor owns "Mine": its sources and the collection itself are theirs to delete.
+    delete_source(settings, engine, source_id=rows(engine, mine)["tidewater.md"].id, actor=editor)
+    assert delete_collection(settings, engine, collection_id=mine.id, actor=editor) == 0
+    assert check_consistency(settings, engine).ok
+
+
+def test_collections_create_rename_delete(settings, engine, run, collection, people):
     with pytest.raises(CollectionError, match=r"A collection named 'topic' already exists."):
         create_collection(engine, name="  topic ")
     with pytest.raises(CollectionError, match=r"A collection needs a name."):
@@ -355,7 +383,7 @@ def test_collections_create_rename_delete(settings, engine, run, collection):
 
     run([item("tidewater.md")])
     key = rows(engine, collection)["tidewater.md"].source_key
-    assert delete_collection(settings, engine, collection_id=collection.id) == 1
+    assert delete_collection(settings, engine, collection_id=collection.id, actor=people["admin"]) == 1
     assert collection.chroma_name not in [c.name for c in get_chroma_client(settings).list_collections()]
     assert records.keys_by_source(engine, collection.chroma_name) == {}
     assert storage.load_original(settings, key) is None

@@ -14,7 +14,11 @@ from editorial.workflow import (
     available_transitions,
     can,
     require,
+    require_delete_collection,
+    require_delete_source,
     require_transition,
+    save_effect,
+    status_after_save,
     transition_action,
 )
 
@@ -27,13 +31,20 @@ ALLOWED = {
     (S.APPROVED, S.EXPORTED): Action.EXPORT,
     (S.APPROVED, S.PUBLISHED): Action.PUBLISH,
     (S.EXPORTED, S.PUBLISHED): Action.PUBLISH,
+    (S.IN_REVIEW, S.IN_REVIEW): Action.EDIT_DRAFT,
     (S.APPROVED, S.IN_REVIEW): Action.EDIT_DRAFT,
     (S.EXPORTED, S.IN_REVIEW): Action.EDIT_DRAFT,
     (S.PUBLISHED, S.IN_REVIEW): Action.EDIT_DRAFT,
 }
 
 EDITOR_ACTIONS = {Action.VIEW, Action.CREATE_DRAFT, Action.EDIT_DRAFT, Action.SUBMIT, Action.COMMENT}
-REVIEWER_ACTIONS = EDITOR_ACTIONS | {Action.APPROVE, Action.REQUEST_CHANGES, Action.EXPORT, Action.PUBLISH}
+REVIEWER_ACTIONS = EDITOR_ACTIONS | {
+    Action.APPROVE,
+    Action.REQUEST_CHANGES,
+    Action.EXPORT,
+    Action.PUBLISH,
+    Action.DELETE_ANY_SOURCES,
+}
 ADMIN_ACTIONS = set(Action)
 EXPECTED = {Role.EDITOR: EDITOR_ACTIONS, Role.REVIEWER: REVIEWER_ACTIONS, Role.ADMIN: ADMIN_ACTIONS}
 
@@ -97,3 +108,28 @@ def test_available_transitions_hide_what_a_role_cannot_do_and_edit_reopenings():
     assert available_transitions(S.DRAFT, Role.EDITOR) == [S.IN_REVIEW]
     assert S.IN_REVIEW not in available_transitions(S.APPROVED, Role.ADMIN)
     assert available_transitions(S.EXPORTED, Role.EDITOR) == []
+
+
+@pytest.mark.parametrize("status", list(DraftStatus))
+def test_what_a_save_does_to_each_status(status):
+    reopened = status in (S.APPROVED, S.EXPORTED, S.PUBLISHED)
+    assert status_after_save(status) is (S.IN_REVIEW if reopened else status)
+    assert bool(save_effect(status)) is (reopened or status is S.IN_REVIEW)
+
+
+def test_who_may_delete_collections_and_sources():
+    owner, other = user(Role.EDITOR), User(id=2, username="other", role=Role.EDITOR, password_hash="x")
+    for role in (Role.REVIEWER, Role.ADMIN):
+        assert require_delete_collection(user(role), name="Docs", owner_id=99).role is role
+        assert require_delete_source(user(role), name="a.md", added_by_id=99, collection_owner_id=99).role is role
+    assert require_delete_collection(owner, name="Docs", owner_id=1) is owner
+    assert require_delete_source(owner, name="a.md", added_by_id=1, collection_owner_id=None) is owner
+    assert require_delete_source(owner, name="a.md", added_by_id=None, collection_owner_id=1) is owner
+    with pytest.raises(PermissionDenied, match="may not delete the collection 'Docs'"):
+        require_delete_collection(other, name="Docs", owner_id=1)
+    with pytest.raises(PermissionDenied, match=r"may not delete 'a\.md'"):
+        require_delete_source(other, name="a.md", added_by_id=1, collection_owner_id=1)
+    with pytest.raises(PermissionDenied, match="disabled"):
+        require_delete_collection(user(Role.ADMIN, disabled=True), name="Docs", owner_id=1)
+    with pytest.raises(PermissionDenied, match="logged in"):
+        require_delete_source(None, name="a.md", added_by_id=None, collection_owner_id=None)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from db.crud import reviews
 from db.models import Draft, Role, User
+from editorial import reviews
 from editorial.drafts import create_generated_draft
 
 GOOD_FRONT_MATTER = {
@@ -52,5 +52,5 @@ def approved_draft(session: Session, people: dict[str, User], **front) -> Draft:
     """A draft taken through submit and approve."""
     draft = generated_draft(session, people["editor"], **front)
     reviews.submit(session=session, draft_id=draft.id, actor=people["editor"])
-    reviews.approve(session=session, draft_id=draft.id, actor=people["reviewer"], note="good")
+    reviews.approve(session=session, draft_id=draft.id, actor=people["reviewer"], revision_number=1, note="good")
     return reviews.load_draft(session=session, draft_id=draft.id)
