@@ -19,7 +19,7 @@ _MAX_DIGITS = 12
 def parse_id(raw: object) -> int | None:
     """A positive id from a query-parameter value; None for anything else (bounded: at most 12 digits)."""
     text = str(raw or "").strip()
-    if not text or len(text) > _MAX_DIGITS or not text.isdigit():
+    if not text or len(text) > _MAX_DIGITS or not text.isascii() or not text.isdigit():
         return None
     value = int(text)
     return value if value > 0 else None
