@@ -64,6 +64,15 @@ def log_out() -> None:
     _forget("You logged out.", forget_cookie=True)
 
 
+def log_out_everywhere() -> None:
+    """End every session of this account (all browsers and devices), then log out here."""
+    user_id = st.session_state.get(Keys.USER_ID)
+    if user_id is not None:
+        with session_scope(resources.engine()) as session:
+            sessions.end_all_for_user(session=session, user_id=user_id)
+    _forget("You were logged out everywhere.", forget_cookie=True)
+
+
 def current_user() -> User | None:
     """The logged-in, active user of this tab or of this browser's cookie; None (state cleared) otherwise."""
     session_id = st.session_state.get(Keys.SESSION_ID)
@@ -176,3 +185,4 @@ def sidebar_account(user: User) -> None:
     with st.sidebar:
         st.caption(f"Logged in as **{user.username}** ({Role(user.role).value})")
         st.button("Log out", icon=":material/logout:", key="logout", on_click=log_out)
+        st.button("Log out everywhere", key="logout_everywhere", on_click=log_out_everywhere, type="tertiary")

@@ -77,6 +77,15 @@ def test_a_valid_cookie_opens_the_app_logged_in_and_an_ended_one_does_not(monkey
     assert again.subheader[0].value == "Log in" and Keys.USER_ID not in again.session_state
 
 
+def test_log_out_everywhere_ends_the_other_browsers_too():
+    first = open_page("pages/drafts.py", role="editor")
+    second = open_page("pages/drafts.py", role="editor")  # another browser of the same account
+    second.sidebar.button(key="logout_everywhere").click().run()
+    assert second.info[0].value == "You were logged out everywhere."
+    first.run()
+    assert first.subheader[0].value == "Log in" and first.info[0].value == "You were logged out everywhere."
+
+
 def test_idle_timeout_logs_out_at_the_next_action(monkeypatch):
     monkeypatch.setenv("EDITORIAL_SESSION_IDLE_MINUTES", "5")
     get_settings.cache_clear()
