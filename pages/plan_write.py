@@ -16,7 +16,7 @@ from editorial.chain.runner import RunRequest
 from editorial.chain.schemas import Evidence, default_questions
 from editorial.chain.write import section_headings
 from editorial.errors import EditorialError
-from editorial.links import PLAN
+from editorial.links import PLAN, may_see_run
 from editorial.llm import spec_for
 from editorial.text import WORDS_PER_MINUTE, read_time_minutes
 from editorial.workflow import Action as Permission
@@ -311,7 +311,7 @@ with regen_tab:
 
 with runs_tab:
     with session_scope(engine) as session:
-        runs = run_crud.list_runs(session=session, limit=30)
+        runs = [r for r in run_crud.list_runs(session=session, limit=60) if may_see_run(user, r)][:30]
     if not runs:
         st.caption("No runs yet.")
     else:

@@ -34,7 +34,6 @@ def app(tmp_path_factory):
 
 
 def _session_cookie(page) -> dict | None:
-    page.wait_for_function("() => true")
     return next((c for c in page.context.cookies() if c["name"] == COOKIE_NAME), None)
 
 
@@ -111,6 +110,7 @@ def test_logging_out_ends_the_session_for_a_reload(app, page):
 
 def test_ctrl_s_saves_and_a_dialog_guards_restore(app, page):
     login(page, app.url, "ed", password("ed"))
+    _wait_for_cookie(page)  # the browser stores it right after the login; a reload before that logs in again
     page.goto(f"{app.url}/Editor?draft={app.draft}")
     _logged_in_as(page, "ed")
     box = page.get_by_role("textbox", name="Markdown", exact=True)
@@ -141,6 +141,7 @@ CORPUS = Path(__file__).resolve().parents[2] / "bench" / "corpus" / "rag"
 
 def test_leave_a_run_reload_and_come_back_to_it(app, page):
     login(page, app.url, "boss", password("boss"))
+    _wait_for_cookie(page)
     go(page, "Sources")
     fill(page, "Collection name", "Run notes", wait=False)
     click(page, "Create collection")
