@@ -118,7 +118,7 @@ def test_ctrl_s_saves_and_a_dialog_guards_restore(app, page):
     before = runs(page)
     box.press("Control+s")  # no blur first: the shortcut commits the typed text itself
     settle(page, before)
-    page.get_by_text("Saved revision 2").first.wait_for()
+    wait_for_text(page, "Draft · revision 2")  # the header after the save (the toast may be gone already)
     with session_scope(engine_for(app.data_dir)) as session:
         draft = drafts_crud.get_draft(session=session, draft_id=app.draft)
         current = drafts_crud.current_revision(session=session, draft=draft)
