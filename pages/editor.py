@@ -242,11 +242,10 @@ with history_tab:
         else:
             st.html(side_by_side_html(old_text, new_text, **labels))
     restore_column, restore_button = st.columns([3, 1], vertical_alignment="bottom")
-    to_restore = restore_column.selectbox(
-        "Restore a revision (as a new revision)",
-        [n for n in numbers if n != draft.version] or [None],
-        key="restore_pick",
-    )
+    restorable = [n for n in numbers if n != draft.version] or [None]
+    if st.session_state.get("restore_pick") not in restorable:  # e.g. None kept from before the first save
+        st.session_state.pop("restore_pick", None)
+    to_restore = restore_column.selectbox("Restore a revision (as a new revision)", restorable, key="restore_pick")
     if unsaved:
         st.caption("Save your changes before restoring a revision.")
     blocked = to_restore is None or unsaved or not can(user.role, Action.EDIT_DRAFT)
