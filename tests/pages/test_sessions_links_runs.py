@@ -10,11 +10,10 @@ import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from db.crud import reviews
 from db.crud.sources import create_collection
 from db.models import LoginSession, Role, Run, RunKind, RunStatus, User, utcnow
 from db.session import session_scope
-from editorial import sessions
+from editorial import reviews, sessions
 from editorial.chain.calls import ChatTarget
 from editorial.chain.runner import ChainServices
 from editorial.datastore import open_database
