@@ -12,7 +12,7 @@ export ANONYMIZED_TELEMETRY ?= False
 .PHONY: run test lint format bench setup data clean-data chromium services
 
 run: data
-	$(PY) -m streamlit run streamlit_app.py --server.headless true --server.address 127.0.0.1 \
+	$(PY) -m streamlit run serve.py --server.headless true --server.address 127.0.0.1 \
 		--server.port $(PORT) --browser.gatherUsageStats false --server.fileWatcherType none
 
 test: data chromium services

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from editorial.errors import EditorialError
-from pages.ui import auth, resources
+from pages.ui import auth, resources, sessions
 
 st.set_page_config(page_title="Editorial Desk", page_icon=":material/edit_note:", layout="wide")
 
@@ -14,6 +14,7 @@ except EditorialError as exc:
     st.stop()
 
 user = auth.current_user()
+sessions.sync_cookie()  # store the cookie after a login, delete it after a logout
 if user is None:  # every page but login needs a session
     st.navigation(auth.login_pages()).run()
     st.stop()

@@ -343,3 +343,24 @@ class LoginFailure(SQLModel, table=True):
     failures: int = 0
     locked_until: datetime | None = None
     updated_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+# --------------------------------------------------------------------------- browser sessions
+class LoginSession(SQLModel, table=True):
+    """One logged-in browser: the cookie holds a signed random id; only its SHA-256 is stored here.
+
+    ``fingerprint`` is a digest of the account's password hash and role when the session began:
+    a changed password or role no longer matches, which ends the session.
+    """
+
+    __tablename__ = "login_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(unique=True, max_length=64)
+    fingerprint: str = Field(max_length=64)
+    claim_nonce: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    ended_at: datetime | None = None
+    end_reason: str = Field(default="", max_length=64)

@@ -7,6 +7,7 @@ import platform
 
 from db.migrate import current_revision, head_revision
 from db.session import get_engine, session_scope
+from editorial import sessions
 from editorial.auth import accounts_summary
 from editorial.chain.runner import stale_runs_report
 from editorial.checks import Check, CheckResult
@@ -123,6 +124,23 @@ def check_runs(settings: Settings, repair: bool) -> CheckResult:
 
 
 CHECKS.append(check_runs)
+
+
+def check_session_secret(settings: Settings, repair: bool) -> CheckResult:
+    """The key that signs session cookies exists and only its owner can read it (``repair`` fixes both)."""
+    problem = sessions.secret_problem(settings)
+    if problem and repair:
+        path = settings.session_secret_path
+        if path.exists() and "short" in problem:
+            sessions.rotate_secret(settings)
+        sessions.ensure_secret(settings).chmod(0o600)
+        problem = sessions.secret_problem(settings)
+    if problem:
+        return CheckResult("session secret", False, problem)
+    return CheckResult("session secret", True, f"{settings.session_secret_path} (mode 600)")
+
+
+CHECKS.append(check_session_secret)
 
 
 def run_checks(settings: Settings, *, repair: bool = False, models: bool = True) -> list[CheckResult]:

@@ -86,6 +86,14 @@ class Settings(BaseSettings):
     chunk_overlap: int = 150
     max_upload_mb: float = 25.0
 
+    # --- browser sessions -----------------------------------------------------
+    session_idle_minutes: float = Field(
+        default=60.0, gt=0, description="A login session ends after this many minutes without a page action."
+    )
+    session_max_age_hours: float = Field(
+        default=24.0, gt=0, description="A login session (and its cookie) ends this long after logging in."
+    )
+
     # --- publishing -----------------------------------------------------------
     devto_api_key: SecretStr | None = None
     devto_base_url: str = "https://dev.to"
@@ -112,6 +120,11 @@ class Settings(BaseSettings):
     def models_dir(self) -> Path:
         """Where converted model checkpoints are cached."""
         return (self.model_cache_dir or self.resolved_data_dir / "models").expanduser().resolve()
+
+    @property
+    def session_secret_path(self) -> Path:
+        """The file holding the key that signs session cookies (created 0600 on first use)."""
+        return self.resolved_data_dir / "session_secret"
 
     @property
     def max_upload_bytes(self) -> int:

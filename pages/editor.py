@@ -11,11 +11,12 @@ from editorial.drafts import DraftConflict, delete_draft, restore_revision, save
 from editorial.errors import EditorialError
 from editorial.export import prepare_exports, record_exports
 from editorial.frontmatter import normalize_front_matter, parse_post, unknown_keys, validate_front_matter
+from editorial.links import DRAFT
 from editorial.preview import render_preview
 from editorial.revisions import revision_text, side_by_side_html, unified_diff
 from editorial.text import count_words, read_time_minutes
 from editorial.workflow import EXPORTABLE, Action, available_transitions, can, save_effect, status_label
-from pages.ui import auth, draft_form, resources
+from pages.ui import auth, draft_form, editor_comforts, links, resources
 from pages.ui.state import Keys
 
 user = auth.require(Action.VIEW)
@@ -25,6 +26,15 @@ engine = resources.engine()
 with session_scope(engine) as session:
     recent = drafts_crud.list_drafts(session=session, limit=100)
 choices = {row.id: f"#{row.id} {row.title or '(untitled)'} — {status_label(row.status)}" for row in recent}
+linked = links.requested(DRAFT)  # a new ?draft= link wins over the session's last pick
+if linked is not None:
+    with session_scope(engine) as session:
+        found = drafts_crud.get_draft(session=session, draft_id=linked) is not None
+    if found:
+        st.session_state[Keys.DRAFT_ID] = linked
+        st.session_state.pop("editor_pick", None)
+    else:
+        st.error(f"Draft #{linked} does not exist (it may have been deleted).", icon=":material/block:")
 selected = st.session_state.get(Keys.DRAFT_ID)
 if selected is not None and selected not in choices:
     with session_scope(engine) as session:
@@ -40,6 +50,7 @@ draft_id = st.sidebar.selectbox(
     "Draft", ids, index=ids.index(selected) if selected in ids else 0, format_func=choices.get, key="editor_pick"
 )
 st.session_state[Keys.DRAFT_ID] = draft_id
+links.show(DRAFT, draft_id)
 
 with session_scope(engine) as session:
     draft = reviews.load_draft(session=session, draft_id=draft_id)
@@ -50,6 +61,10 @@ by_number = {revision.number: revision for revision in history}
 conflict_key = draft_form.key(draft_id, "conflict")
 draft_form.restore_if_dropped(draft_id)
 draft_form.apply_pending_load(draft_id)
+kept = editor_comforts.kept(draft_id)
+if kept is not None and draft_form.key(draft_id, "body") not in st.session_state:  # after a reload or in a new tab
+    draft_form.load(draft_id, kept.front_matter, kept.body, kept.base)
+    st.session_state[draft_form.key(draft_id, "kept_notice")] = kept.base
 
 
 def _typed_matches(revision) -> bool:
@@ -75,7 +90,16 @@ info[0].markdown(f"**{status_label(status)}** · revision {draft.version}")
 info[1].metric("Words", f"{words:,}")
 info[2].metric("Read time", f"{read_time_minutes(words)} min")
 unsaved = base is not None and (base != draft.version or not _typed_matches(by_number.get(base)))
-info[3].markdown(":orange[unsaved changes]" if unsaved else ":green[saved]")
+info[3].markdown(":orange[:material/edit: unsaved changes]" if unsaved else ":green[:material/check: saved]")
+if unsaved:
+    editor_comforts.keep(draft_id, typed_fm, typed_body, base)
+else:
+    editor_comforts.forget(draft_id)
+if (kept_base := st.session_state.pop(draft_form.key(draft_id, "kept_notice"), None)) is not None and unsaved:
+    st.info(
+        f"Your unsaved text (started from revision {kept_base}) is back. Save it, or restore a revision to drop it.",
+        icon=":material/restore_page:",
+    )
 with info[4]:
     if DraftStatus.IN_REVIEW in available_transitions(status, user.role):
         if st.button("Submit for review", type="primary", icon=":material/send:", disabled=unsaved, key="submit"):
@@ -154,7 +178,13 @@ with edit_tab:
 
     note_column, save_column = st.columns([4, 1], vertical_alignment="bottom")
     note = note_column.text_input("Note for this revision (optional)", key=draft_form.key(draft_id, "note"))
-    if save_column.button("Save", type="primary", icon=":material/save:", key="save", disabled=not unsaved):
+    shortcut = editor_comforts.save_shortcut()
+    pressed = save_column.button(
+        "Save", type="primary", icon=":material/save:", key="save", disabled=not unsaved, help="Ctrl/⌘+S"
+    )
+    if shortcut and not unsaved:
+        st.toast("Nothing to save.")
+    if pressed or (shortcut and unsaved):
         try:
             with session_scope(engine) as session:
                 saved = save_revision(
@@ -212,24 +242,28 @@ with history_tab:
         else:
             st.html(side_by_side_html(old_text, new_text, **labels))
     restore_column, restore_button = st.columns([3, 1], vertical_alignment="bottom")
-    to_restore = restore_column.selectbox(
-        "Restore a revision (as a new revision)",
-        [n for n in numbers if n != draft.version] or [None],
-        key="restore_pick",
-    )
+    restorable = [n for n in numbers if n != draft.version] or [None]
+    if st.session_state.get("restore_pick") not in restorable:  # e.g. None kept from before the first save
+        st.session_state.pop("restore_pick", None)
+    to_restore = restore_column.selectbox("Restore a revision (as a new revision)", restorable, key="restore_pick")
     if unsaved:
         st.caption("Save your changes before restoring a revision.")
     blocked = to_restore is None or unsaved or not can(user.role, Action.EDIT_DRAFT)
     if restore_button.button("Restore", key="restore", disabled=blocked):
+        editor_comforts.ask("restore", to_restore)
+
+    def _restore(number: int) -> None:
         try:
             with session_scope(engine) as session:
                 restored = restore_revision(
-                    session=session, draft_id=draft_id, number=to_restore, base_version=draft.version, author_id=user.id
+                    session=session, draft_id=draft_id, number=number, base_version=draft.version, author_id=user.id
                 )
             draft_form.load_on_next_run(draft_id, restored.front_matter, restored.body, restored.number)
-            st.rerun()
         except EditorialError as exc:
-            resources.show_error(exc)
+            st.session_state[draft_form.key(draft_id, "restore_error")] = str(exc)
+
+    if failed := st.session_state.pop(draft_form.key(draft_id, "restore_error"), None):
+        st.error(failed, icon=":material/error:")
 
 # ----------------------------------------------------------------------------- timeline
 with timeline_tab:
@@ -311,9 +345,34 @@ with ship_tab:
 
     if can(user.role, Action.DELETE_DRAFT):
         st.subheader("Delete")
-        sure = st.checkbox("Delete this draft, its revisions and timeline for good", key="delete_sure")
-        if st.button("Delete draft", disabled=not sure, key="delete"):
-            with session_scope(engine) as session:
-                delete_draft(session=session, draft_id=draft_id, actor=user)
-            st.session_state.pop(Keys.DRAFT_ID, None)
-            st.switch_page("pages/drafts.py")
+        st.caption("Deletes this draft, its revisions and its timeline for good.")
+        if st.button("Delete draft…", key="delete", icon=":material/delete:"):
+            editor_comforts.ask("delete")
+
+
+def _delete() -> None:
+    with session_scope(engine) as session:
+        delete_draft(session=session, draft_id=draft_id, actor=user)
+    editor_comforts.forget(draft_id)
+    st.session_state.pop(Keys.DRAFT_ID, None)
+    links.show(DRAFT, None)
+    st.switch_page("pages/drafts.py")
+
+
+match editor_comforts.pending():
+    case ("restore", number) if number in by_number:
+        editor_comforts.confirm(
+            "Restore a revision",
+            f"Restore revision {number} as a new revision {draft.version + 1}? Nothing is lost: "
+            f"revision {draft.version} stays in the history.",
+            f"Restore revision {number}",
+            lambda: _restore(number),
+        )
+    case ("delete", _) if can(user.role, Action.DELETE_DRAFT):
+        editor_comforts.confirm(
+            "Delete this draft",
+            f"Delete **{draft.title or '(untitled)'}** with its {len(history)} revision(s) and timeline? "
+            "This cannot be undone.",
+            "Delete for good",
+            _delete,
+        )

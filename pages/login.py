@@ -8,6 +8,7 @@ from editorial.errors import EditorialError
 from pages.ui import auth, resources
 
 st.title("Editorial Desk")
+auth.session_notice()
 
 with session_scope(resources.engine()) as session:
     first_visit = needs_first_admin(session=session)

@@ -8,21 +8,23 @@ from db.crud import drafts as draft_crud
 from db.crud import plans as plan_crud
 from db.crud import runs as run_crud
 from db.crud import sources as source_crud
-from db.models import PlanStatus, RunKind, RunStatus
+from db.models import RunKind, RunStatus
 from db.session import session_scope
 from editorial.chain.models import STAGE_ROLES, apply_overrides, load_overrides
-from editorial.chain.plan import blueprint_problems, rescale_budgets
+from editorial.chain.plan import blueprint_problems
 from editorial.chain.runner import RunRequest
-from editorial.chain.schemas import Blueprint, Evidence, Section, default_questions
+from editorial.chain.schemas import Evidence, default_questions
 from editorial.chain.write import section_headings
 from editorial.errors import EditorialError
+from editorial.links import PLAN, may_see_run
+from editorial.llm import spec_for
 from editorial.text import WORDS_PER_MINUTE, read_time_minutes
 from editorial.workflow import Action as Permission
-from pages.ui import auth, resources
+from pages.ui import auth, links, plan_form, resources, run_panel
+from pages.ui.plan_form import KINDS
 from pages.ui.state import Keys
 
 BACKENDS = ["embedded", "transformers", "hf_endpoint", "openai"]
-KINDS = ["intro", "body", "conclusion"]
 
 user = auth.require(Permission.CREATE_DRAFT)
 settings, engine = resources.settings(), resources.engine()
@@ -53,7 +55,7 @@ def start(request: RunRequest, chroma_name: str | None, resume_run_id: int | Non
     except EditorialError as exc:
         resources.show_error(exc)
         return
-    st.session_state[Keys.RUN_ID] = handle.run_id
+    run_panel.open_run(handle.run_id)
     st.rerun()  # show the progress panel (it sits above the tabs) at once
 
 
@@ -61,196 +63,21 @@ def chroma_name_of(collection_id: int | None) -> str | None:
     return next((c.chroma_name for c in collections if c.id == collection_id), None)
 
 
-def load_working_copy(plan_id: int) -> dict | None:
-    with session_scope(engine) as session:
-        plan = plan_crud.get_plan(session=session, plan_id=plan_id)
-        if plan is None:
-            return None
-        blueprint = dict(plan.blueprint)
-        work = {
-            "plan_id": plan.id,
-            "collection_id": plan.collection_id,
-            "topic": plan.topic,
-            "audience": plan.audience,
-            "tone": plan.tone,
-            "questions": list(plan.questions),
-            "evidence": list(plan.evidence),
-            "is_fallback": plan.is_fallback,
-            "status": plan.status,
-            "blueprint": blueprint,
-            "uids": [uuid.uuid4().hex[:8] for _ in blueprint.get("sections", [])],
-        }
-    st.session_state[Keys.PLAN_EDIT] = work
-    return work
+def resume(run) -> None:
+    start(RunRequest(kind=run.kind), chroma_name_of(run.collection_id), resume_run_id=run.id)
 
 
-def section_values(work: dict) -> list[dict]:
-    """The sections as currently typed into the widgets."""
-    out = []
-    for uid, section in zip(work["uids"], work["blueprint"]["sections"], strict=True):
-        points = st.session_state.get(f"pw_points_{uid}", "\n".join(section.get("key_points", [])))
-        evidence = st.session_state.get(f"pw_evidence_{uid}", section.get("evidence", []))
-        out.append(
-            {
-                "heading": st.session_state.get(f"pw_heading_{uid}", section["heading"]),
-                "key_points": [p.strip() for p in points.splitlines() if p.strip()],
-                "evidence": list(evidence),
-                "words": int(st.session_state.get(f"pw_words_{uid}", section["words"])),
-                "kind": st.session_state.get(f"pw_kind_{uid}", section.get("kind", "body")),
-            }
-        )
-    return out
-
-
-def collect(work: dict) -> Blueprint:
-    """A Blueprint from the widgets (raises ValueError with the reason when it is not valid)."""
-    blueprint = dict(work["blueprint"])
-    titles = st.session_state.get("pw_titles", "\n".join(blueprint["title_candidates"]))
-    blueprint.update(
-        title_candidates=[t for t in titles.splitlines() if t.strip()],
-        description=st.session_state.get("pw_description", blueprint.get("description", "")),
-        tags=st.session_state.get("pw_tags", ", ".join(blueprint.get("tags", []))),
-        angle=st.session_state.get("pw_angle", blueprint.get("angle", "")),
-        value=st.session_state.get("pw_value", blueprint.get("value", "")),
-        conclusion=st.session_state.get("pw_conclusion", blueprint.get("conclusion", "")),
-        takeaways=[
-            t.strip()
-            for t in st.session_state.get("pw_takeaways", "\n".join(blueprint.get("takeaways", []))).splitlines()
-            if t.strip()
-        ],
-        target_words=int(st.session_state.get("pw_target", blueprint.get("target_words", 1500))),
-        sections=section_values(work),
-    )
-    return Blueprint.model_validate(blueprint)
-
-
-def sync(work: dict) -> None:
-    """Copy the widgets into the working copy (before sections move)."""
-    work["blueprint"]["sections"] = section_values(work)
-
-
-def move(index: int, step: int) -> None:
-    work = st.session_state[Keys.PLAN_EDIT]
-    sync(work)
-    sections, uids = work["blueprint"]["sections"], work["uids"]
-    other = index + step
-    if 0 <= other < len(sections):
-        sections[index], sections[other] = sections[other], sections[index]
-        uids[index], uids[other] = uids[other], uids[index]
-
-
-def remove(index: int) -> None:
-    work = st.session_state[Keys.PLAN_EDIT]
-    sync(work)
-    del work["blueprint"]["sections"][index]
-    del work["uids"][index]
-
-
-def add_section() -> None:
-    work = st.session_state[Keys.PLAN_EDIT]
-    sync(work)
-    sections = work["blueprint"]["sections"]
-    position = max(0, len(sections) - 1)  # before the conclusion
-    sections.insert(
-        position,
-        {"heading": f"New section {len(sections) + 1}", "key_points": [], "words": 200, "evidence": [], "kind": "body"},
-    )
-    work["uids"].insert(position, uuid.uuid4().hex[:8])
-
-
-def rescale() -> None:
-    work = st.session_state[Keys.PLAN_EDIT]
-    sync(work)
-    target = int(st.session_state.get("pw_target", work["blueprint"].get("target_words", 1500)))
-    sections = [Section.model_validate(s) for s in work["blueprint"]["sections"]]
-    rescaled = rescale_budgets(sections, target)
-    work["blueprint"]["sections"] = [s.model_dump() for s in rescaled]
-    for uid, section in zip(work["uids"], rescaled, strict=True):
-        st.session_state[f"pw_words_{uid}"] = section.words
-
-
-def save_plan(work: dict, approve: bool = False) -> Blueprint | None:
-    try:
-        blueprint = collect(work)
-    except ValueError as exc:
-        first = str(exc).splitlines()
-        st.error(f"The plan is not valid: {first[-1] if first else exc}", icon=":material/error:")
-        return None
-    with session_scope(engine) as session:
-        plan_crud.update_plan(
-            session=session,
-            plan_id=work["plan_id"],
-            blueprint=blueprint.model_dump(mode="json"),
-            target_words=blueprint.target_words,
-            status=PlanStatus.APPROVED if approve else None,
-        )
-    work["blueprint"] = blueprint.model_dump(mode="json")
-    return blueprint
-
-
-# --------------------------------------------------------------------------- the running run
-@st.fragment(run_every=1.0)
-def run_panel(run_id: int) -> None:
-    handle = registry.get(run_id)
-    if handle is None:
-        with session_scope(engine) as session:
-            run = run_crud.get_run(session=session, run_id=run_id)
-        if run is not None and run.status != RunStatus.RUNNING:
-            st.info(f"Run {run_id} {run.status.value}" + (f": {run.error}" if run.error else "."))
-        return
-    snap = handle.progress.snapshot()
-    outcome = snap["outcome"]
-    if outcome is None:
-        if snap["section_total"]:
-            done = len(snap["sections"])
-            st.progress(
-                done / snap["section_total"],
-                text=f"Section {min(done + 1, snap['section_total'])} of {snap['section_total']}: {snap['heading']}",
-            )
-        else:
-            st.progress(0.0, text=f"{snap['stage'].capitalize()} … {snap['detail']}")
-        tokens = sum(c["total_tokens"] for c in snap["calls"])
-        st.caption(f"Run {run_id} · {len(snap['calls'])} model calls · {tokens:,} tokens so far")
-        if st.button("Cancel", key=f"cancel_{run_id}", icon=":material/stop:"):
-            registry.cancel(run_id)
-        for section in snap["sections"]:
-            with st.expander(f"✓ {section.heading} ({section.words} words)"):
-                st.markdown(section.text)
-        if snap["streamed"]:
-            st.markdown(f"**{snap['heading']}**")
-            st.markdown(snap["streamed"])
-        return
-    if outcome.status == RunStatus.SUCCEEDED:
-        st.success(f"Run {run_id} finished · {outcome.usage.summary()}", icon=":material/check_circle:")
-        if outcome.draft_id and (outcome.revision_id or snap["stage"] == "save"):
-            st.session_state[Keys.DRAFT_ID] = outcome.draft_id
-            st.page_link(
-                "pages/editor.py", label=f"Open draft {outcome.draft_id} in the Editor", icon=":material/edit:"
-            )
-        elif outcome.plan_id:
-            st.info(f"Plan #{outcome.plan_id} is ready: review and edit it on the Plan tab.", icon=":material/info:")
-            if st.session_state.get("pw_opened_run") != run_id:  # open the new plan once; the editor may move on
-                st.session_state["pw_opened_run"] = run_id
-                load_working_copy(outcome.plan_id)
-                st.session_state[Keys.PLAN_ID] = outcome.plan_id
-                st.rerun()
-    else:
-        st.error(f"Run {run_id} {outcome.status.value}: {outcome.error}", icon=":material/error:")
-        st.caption(f"Kept: {outcome.usage.summary()}")
-        if st.button("Resume from the last finished section", key=f"resume_{run_id}", icon=":material/replay:"):
-            request = RunRequest(kind=RunKind.PLAN)
-            with session_scope(engine) as session:
-                run = run_crud.get_run(session=session, run_id=run_id)
-                collection_id = run.collection_id if run else None
-            start(request, chroma_name_of(collection_id), resume_run_id=run_id)
-    for note in outcome.notes:
-        st.caption(f"Note: {note}")
+def open_plan(plan_id: int) -> None:
+    if plan_form.load_working_copy(engine, plan_id) is not None:
+        st.session_state[Keys.PLAN_ID] = plan_id
 
 
 # --------------------------------------------------------------------------- page body
-if st.session_state.get(Keys.RUN_ID):
+current_run = run_panel.selected_run(engine, user)
+run_panel.in_progress_list(engine, user, current_run)
+if current_run is not None:
     with st.container(border=True):
-        run_panel(st.session_state[Keys.RUN_ID])
+        run_panel.panel(engine, registry, user, current_run, on_resume=resume, on_plan=open_plan)
 
 new_tab, plan_tab, regen_tab, runs_tab = st.tabs(["New post", "Plan", "Regenerate a section", "Runs"])
 
@@ -298,8 +125,6 @@ with new_tab:
         with st.expander("Models for this run"):
             base = apply_overrides(settings, load_overrides(engine))
             for role in STAGE_ROLES:
-                from editorial.llm import spec_for
-
                 spec = spec_for(base, role)
                 cols = st.columns([2, 3, 3])
                 backend = cols[0].selectbox(
@@ -340,9 +165,19 @@ with new_tab:
 
 
 with plan_tab:
-    work = st.session_state.get(Keys.PLAN_EDIT)
+    linked_plan = links.requested(PLAN)
+    if linked_plan is not None:
+        with session_scope(engine) as session:
+            exists = plan_crud.get_plan(session=session, plan_id=linked_plan) is not None
+        if exists:
+            open_plan(linked_plan)
+        else:
+            st.error(f"Plan #{linked_plan} does not exist.", icon=":material/block:")
+    work = plan_form.working_copy()
     with session_scope(engine) as session:
         recent = plan_crud.list_plans(session=session, limit=30)
+        if work and work["plan_id"] not in {p.id for p in recent}:  # an older plan opened by its link
+            recent = [plan_crud.get_plan(session=session, plan_id=work["plan_id"]), *recent]
     if recent:
         labels = {p.id: f"#{p.id} · {p.topic} ({p.status.value})" for p in recent}
         if work and work["plan_id"] in labels and st.session_state.get("pw_plan_pick") != work["plan_id"]:
@@ -352,10 +187,12 @@ with plan_tab:
             list(labels),
             format_func=labels.get,
             key="pw_plan_pick",
-            on_change=lambda: load_working_copy(st.session_state["pw_plan_pick"]),
+            on_change=lambda: plan_form.load_working_copy(engine, st.session_state["pw_plan_pick"]),
         )
         if not work:
-            work = load_working_copy(chosen)
+            work = plan_form.load_working_copy(engine, chosen)
+        if work:
+            links.show(PLAN, work["plan_id"])
     if not work:
         st.info("No plan yet: start one on the New post tab.", icon=":material/info:")
     else:
@@ -394,9 +231,9 @@ with plan_tab:
                 head[0].text_input(f"Section {index + 1}", section["heading"], key=f"pw_heading_{uid}")
                 head[1].number_input("Words", 40, 5000, int(section["words"]), step=10, key=f"pw_words_{uid}")
                 head[2].selectbox("Kind", KINDS, index=KINDS.index(section.get("kind", "body")), key=f"pw_kind_{uid}")
-                head[3].button("↑", key=f"pw_up_{uid}", on_click=move, args=(index, -1), help="Move up")
-                head[4].button("↓", key=f"pw_down_{uid}", on_click=move, args=(index, 1), help="Move down")
-                head[5].button("✕", key=f"pw_del_{uid}", on_click=remove, args=(index,), help="Remove")
+                head[3].button("↑", key=f"pw_up_{uid}", on_click=plan_form.move, args=(index, -1), help="Move up")
+                head[4].button("↓", key=f"pw_down_{uid}", on_click=plan_form.move, args=(index, 1), help="Move down")
+                head[5].button("✕", key=f"pw_del_{uid}", on_click=plan_form.remove, args=(index,), help="Remove")
                 st.text_area(
                     "Key points (one per line)",
                     "\n".join(section.get("key_points", [])),
@@ -413,19 +250,19 @@ with plan_tab:
         st.text_input("Conclusion", blueprint.get("conclusion", ""), key="pw_conclusion")
         st.text_area("Takeaways (one per line)", "\n".join(blueprint.get("takeaways", [])), key="pw_takeaways")
         actions = st.columns(4)
-        actions[0].button("Add a section", on_click=add_section, icon=":material/add:")
-        actions[1].button("Fit budgets to the target", on_click=rescale, icon=":material/balance:")
-        if actions[2].button("Save plan", icon=":material/save:") and save_plan(work):
+        actions[0].button("Add a section", on_click=plan_form.add_section, icon=":material/add:")
+        actions[1].button("Fit budgets to the target", on_click=plan_form.rescale, icon=":material/balance:")
+        if actions[2].button("Save plan", icon=":material/save:") and plan_form.save_plan(engine, work):
             st.success("Plan saved.")
         try:
-            problems = blueprint_problems(collect(work))
+            problems = blueprint_problems(plan_form.collect(work))
         except ValueError:
             problems = []
         for problem in problems:
             st.caption(f"⚠ {problem}")
         write_disabled = bool(problems) or bool(registry.active_ids())
         if actions[3].button("Approve and write", type="primary", disabled=write_disabled, key="pw_write"):
-            saved = save_plan(work, approve=True)
+            saved = plan_form.save_plan(engine, work, approve=True)
             if saved is not None:
                 start(
                     RunRequest(
@@ -474,7 +311,7 @@ with regen_tab:
 
 with runs_tab:
     with session_scope(engine) as session:
-        runs = run_crud.list_runs(session=session, limit=30)
+        runs = [r for r in run_crud.list_runs(session=session, limit=60) if may_see_run(user, r)][:30]
     if not runs:
         st.caption("No runs yet.")
     else:
@@ -501,5 +338,4 @@ with runs_tab:
             labels = {r.id: f"#{r.id} · {r.kind.value} · {r.topic} ({r.status.value})" for r in resumable}
             chosen = st.selectbox("Resume a run", list(labels), format_func=labels.get, key="pw_resume_pick")
             if st.button("Resume", disabled=bool(registry.active_ids()), key="pw_resume"):
-                run = next(r for r in resumable if r.id == chosen)
-                start(RunRequest(kind=run.kind), chroma_name_of(run.collection_id), resume_run_id=chosen)
+                resume(next(r for r in resumable if r.id == chosen))

@@ -10,10 +10,11 @@ from db.session import session_scope
 from editorial import reviews
 from editorial.errors import EditorialError
 from editorial.frontmatter import compose_post, normalize_front_matter, validate_front_matter
+from editorial.links import DRAFT
 from editorial.preview import render_preview
 from editorial.revisions import revision_text, unified_diff
 from editorial.workflow import Action, status_label
-from pages.ui import auth, resources
+from pages.ui import auth, links, resources
 from pages.ui.state import Keys
 
 PAGE_SIZE = 20
@@ -42,9 +43,23 @@ with session_scope(engine) as session:
 labels = {
     row.id: f"#{row.id} {row.title or '(untitled)'} — {row.author or 'system'}, {row.word_count} words" for row in rows
 }
+if (linked := links.requested(DRAFT)) is not None and linked not in labels:  # a ?draft= link
+    with session_scope(engine) as session:
+        other = drafts_crud.get_draft(session=session, draft_id=linked)
+    if other is None:
+        st.error(f"Draft #{linked} does not exist (it may have been deleted).", icon=":material/block:")
+    elif other.status is not DraftStatus.IN_REVIEW:
+        st.error(f"Draft #{linked} is not waiting for review: it is {status_label(other.status).lower()}.")
+    else:  # waiting, on another page of the queue: show it first
+        labels = {other.id: f"#{other.id} {other.title or '(untitled)'} — {other.word_count} words", **labels}
+    if linked in labels:
+        st.session_state["review_pick"] = linked
+elif linked is not None:
+    st.session_state["review_pick"] = linked
 draft_id = top[0].selectbox(
     f"{waiting} draft(s) waiting, oldest first", list(labels), format_func=labels.get, key="review_pick"
 )
+links.show(DRAFT, draft_id)
 
 with session_scope(engine) as session:
     draft = reviews.load_draft(session=session, draft_id=draft_id)

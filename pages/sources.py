@@ -9,9 +9,10 @@ from editorial import collections as colls
 from editorial.errors import EditorialError
 from editorial.ingest import KIND_LABELS, Action, IngestItem, delete_source, ingest_items, mark_interrupted, retry_items
 from editorial.ingest.jobs import IngestJob
+from editorial.links import COLLECTION
 from editorial.retrieval import search, source_chunks
 from editorial.workflow import Action as Permission
-from pages.ui import auth, resources
+from pages.ui import auth, links, resources
 from pages.ui.state import Keys
 
 STATUS_ICONS = {
@@ -94,6 +95,12 @@ if not collections:
     st.stop()
 
 by_id = {c.id: c for c in collections}
+if (linked := links.requested(COLLECTION)) is not None:  # a ?collection= link
+    if linked in by_id:
+        st.session_state[Keys.COLLECTION_ID] = linked
+        st.session_state.pop("sources_collection", None)
+    else:
+        st.error(f"Collection #{linked} does not exist (it may have been deleted).", icon=":material/block:")
 chosen = st.session_state.get(Keys.COLLECTION_ID)
 collection_id = st.selectbox(
     "Collection",
@@ -103,6 +110,7 @@ collection_id = st.selectbox(
     key="sources_collection",
 )
 st.session_state[Keys.COLLECTION_ID] = collection_id
+links.show(COLLECTION, collection_id)
 collection = by_id[collection_id]
 if collection.description:
     st.caption(collection.description)

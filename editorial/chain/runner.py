@@ -6,7 +6,7 @@ run resumes from the last finished section. A heartbeat thread keeps ``Run.heart
 works; a run whose process died is later found stale and marked failed (its calls stay in the ledger).
 
 Progress reaches the UI through :class:`ChainCallbacks` (no-op defaults); :class:`RunRegistry` runs chains
-in background threads for the Streamlit page, which polls :class:`RunProgress` snapshots.
+in background threads for the Streamlit page, which polls typed :class:`~editorial.chain.progress.RunSnapshot` pictures.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from db.models import PlanStatus, RevisionOrigin, RunKind, RunStatus
 from db.session import session_scope
 from editorial.chain.calls import CallSite, Cancelled, ChatTarget
 from editorial.chain.plan import PlanOutcome, PlanRequest, blueprint_problems, plan_blueprint
+from editorial.chain.progress import ChainCallbacks, RunProgress
 from editorial.chain.research import MIN_SCORE, EvidenceRegistry, Search, research
 from editorial.chain.schemas import Blueprint, Evidence, ResearchResult, Section, WrittenSection, default_questions
 from editorial.chain.text import count_words
@@ -42,34 +43,6 @@ class NoEvidence(EditorialError):
 
 class PlanNotReady(EditorialError):
     """The blueprint cannot be written from as it is."""
-
-
-class ChainCallbacks:
-    """Progress of a run, for pages and the CLI; every method is a no-op here."""
-
-    def on_stage_start(self, stage: str, detail: str = "") -> None:
-        """A stage (research, plan, write, save) begins."""
-
-    def on_research(self, result: ResearchResult) -> None:
-        """Evidence was found (numbered, with sources)."""
-
-    def on_plan(self, plan_id: int, blueprint: Blueprint, is_fallback: bool, notes: list[str]) -> None:
-        """The blueprint was made and stored."""
-
-    def on_section_start(self, index: int, total: int, heading: str) -> None:
-        """Section ``index`` (0-based) of ``total`` begins."""
-
-    def on_token(self, text: str) -> None:
-        """Streamed text of the current section."""
-
-    def on_section_done(self, index: int, total: int, section: WrittenSection) -> None:
-        """A section is finished (also called for sections restored on resume)."""
-
-    def on_call(self, row: dict[str, Any]) -> None:
-        """A model call was stored in the ledger."""
-
-    def on_finished(self, outcome: RunOutcome) -> None:
-        """The run ended (any status)."""
 
 
 class RunRequest(BaseModel):
@@ -465,76 +438,6 @@ def run_chain(
 
 
 # --------------------------------------------------------------------------- background runs for the UI
-class RunProgress(ChainCallbacks):
-    """A thread-safe picture of a running chain that a page can poll."""
-
-    def __init__(self, run_id: int):
-        self.run_id = run_id
-        self._lock = threading.Lock()
-        self.stage = "starting"
-        self.detail = ""
-        self.section_index = -1
-        self.section_total = 0
-        self.heading = ""
-        self.streamed = ""
-        self.sections: list[WrittenSection] = []
-        self.research: ResearchResult | None = None
-        self.plan: tuple[int, Blueprint, bool, list[str]] | None = None
-        self.calls: list[dict[str, Any]] = []
-        self.outcome: RunOutcome | None = None
-
-    def on_stage_start(self, stage: str, detail: str = "") -> None:  # noqa: D102
-        with self._lock:
-            self.stage, self.detail = stage, detail
-
-    def on_research(self, result: ResearchResult) -> None:  # noqa: D102
-        with self._lock:
-            self.research = result
-
-    def on_plan(self, plan_id: int, blueprint: Blueprint, is_fallback: bool, notes: list[str]) -> None:  # noqa: D102
-        with self._lock:
-            self.plan = (plan_id, blueprint, is_fallback, notes)
-
-    def on_section_start(self, index: int, total: int, heading: str) -> None:  # noqa: D102
-        with self._lock:
-            self.section_index, self.section_total, self.heading, self.streamed = index, total, heading, ""
-
-    def on_token(self, text: str) -> None:  # noqa: D102
-        with self._lock:
-            self.streamed += text
-
-    def on_section_done(self, index: int, total: int, section: WrittenSection) -> None:  # noqa: D102
-        with self._lock:
-            self.sections = [s for s in self.sections if s.heading != section.heading] + [section]
-            self.section_index, self.section_total, self.streamed = index, total, ""
-
-    def on_call(self, row: dict[str, Any]) -> None:  # noqa: D102
-        with self._lock:
-            self.calls.append(dict(row))
-
-    def on_finished(self, outcome: RunOutcome) -> None:  # noqa: D102
-        with self._lock:
-            self.outcome = outcome
-
-    def snapshot(self) -> dict[str, Any]:
-        """A consistent copy of the progress for one render."""
-        with self._lock:
-            return {
-                "run_id": self.run_id,
-                "stage": self.stage,
-                "detail": self.detail,
-                "section_index": self.section_index,
-                "section_total": self.section_total,
-                "heading": self.heading,
-                "streamed": self.streamed,
-                "sections": list(self.sections),
-                "research": self.research,
-                "plan": self.plan,
-                "calls": list(self.calls),
-                "outcome": self.outcome,
-            }
-
-
 @dataclass
 class RunHandle:
     """A chain running in a background thread."""

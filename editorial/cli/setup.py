@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from editorial import sessions
 from editorial.doctor import run_checks
 from editorial.settings import get_settings
 
@@ -13,6 +14,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     doctor = subparsers.add_parser("doctor", help="check the installation, one line per check")
     doctor.add_argument("--repair", action="store_true", help="also fix what can be fixed (migrations, mismatches)")
     doctor.add_argument("--no-models", action="store_true", help="skip loading the chat models")
+    doctor.add_argument(
+        "--rotate-session-secret",
+        action="store_true",
+        help="with --repair: replace the key that signs session cookies (everyone logs in again)",
+    )
     doctor.set_defaults(handler=doctor_command)
 
     init = subparsers.add_parser("init", help="prepare the data folder, database, Chroma and model checkpoint")
@@ -22,6 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def doctor_command(args: argparse.Namespace) -> int:
     """Print one line per check; exit 1 if any failed."""
+    if args.rotate_session_secret:
+        if not args.repair:
+            print("--rotate-session-secret needs --repair (it logs every browser out).")
+            return 2
+        print(f"rotated the session signing key: {sessions.rotate_secret(get_settings())}", flush=True)
     results = run_checks(get_settings(), repair=args.repair, models=not args.no_models)
     for result in results:
         print(f"{'ok  ' if result.ok else 'FAIL'} {result.name}: {result.message}", flush=True)
@@ -38,6 +49,7 @@ def init_command(args: argparse.Namespace) -> int:
     settings = get_settings()
     open_database(settings)
     print(f"database ready: {settings.resolved_database_url}")
+    print(f"session signing key ready: {sessions.ensure_secret(settings)}")
     get_chroma_client(settings)
     print(f"chroma ready: {chroma_location(settings)}")
     if not args.skip_models:

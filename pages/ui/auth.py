@@ -1,7 +1,9 @@
 """The login gate: who is logged in, which pages their role may open, log in and out.
 
-The session holds only the user id (plus name and role for display); every run re-reads the
-account, so a disabled user or a changed role takes effect at once.
+A login starts a server-side session (``editorial.sessions``) that the browser keeps in a signed
+HttpOnly cookie, so a reload, a new tab or a bookmark opens logged in. Every run checks that
+session again, so a logout elsewhere, a disabled account, a changed role or password and the idle
+timeout take effect at the next action.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from db.crud.users import get_user
 from db.models import Role, User
 from db.session import session_scope
+from editorial import sessions
 from editorial.workflow import Action, can
 from pages.ui import resources
+from pages.ui import sessions as browser_sessions
 from pages.ui.navigation import PAGES, PageSpec
 from pages.ui.state import Keys
 
@@ -30,32 +33,70 @@ PAGE_ACTIONS: dict[str, Action] = {
 ROLE_NAMES = {Role.EDITOR: "an editor", Role.REVIEWER: "a reviewer", Role.ADMIN: "an admin"}
 
 
-def log_in(user: User) -> None:
-    """Remember ``user`` in this browser session."""
+def _remember(user: User, session_id: str) -> None:
     st.session_state[Keys.USER_ID] = user.id
+    st.session_state[Keys.SESSION_ID] = session_id
     st.session_state[Keys.USERNAME] = user.username
     st.session_state[Keys.ROLE] = Role(user.role).value
+
+
+def log_in(user: User) -> None:
+    """Start a login session for ``user`` in this tab and ask the browser to keep its cookie."""
+    with session_scope(resources.engine()) as session:
+        started = sessions.start(session=session, settings=resources.settings(), user=user)
+    _remember(user, started.session_id)
+    browser_sessions.ask_for_cookie(started.claim_ticket)
+
+
+def _forget(notice: str = "", *, forget_cookie: bool = False) -> None:
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    if notice:
+        st.session_state[Keys.SESSION_NOTICE] = notice
+    if forget_cookie:
+        browser_sessions.ask_to_forget_cookie()
 
 
 def log_out() -> None:
-    """Forget the logged-in user and everything the pages kept for them."""
-    for key in list(st.session_state.keys()):
-        del st.session_state[key]
+    """End this login session (every tab of this browser), forget what the pages kept, delete the cookie."""
+    with session_scope(resources.engine()) as session:
+        sessions.end(session=session, session_id=st.session_state.get(Keys.SESSION_ID))
+    _forget("You logged out.", forget_cookie=True)
+
+
+def log_out_everywhere() -> None:
+    """End every session of this account (all browsers and devices), then log out here."""
+    user_id = st.session_state.get(Keys.USER_ID)
+    if user_id is not None:
+        with session_scope(resources.engine()) as session:
+            sessions.end_all_for_user(session=session, user_id=user_id)
+    _forget("You were logged out everywhere.", forget_cookie=True)
 
 
 def current_user() -> User | None:
-    """The logged-in, active user, re-read from the database; None (and the session cleared) otherwise."""
-    user_id = st.session_state.get(Keys.USER_ID)
-    if user_id is None:
+    """The logged-in, active user of this tab or of this browser's cookie; None (state cleared) otherwise."""
+    session_id = st.session_state.get(Keys.SESSION_ID)
+    from_cookie = session_id is None
+    if from_cookie:
+        session_id = browser_sessions.cookie_session_id()
+    if session_id is None:
+        if Keys.USER_ID in st.session_state:
+            _forget()
         return None
     with session_scope(resources.engine()) as session:
-        user = get_user(session=session, user_id=user_id)
-    if user is None or user.disabled:
-        log_out()
+        result = sessions.check(session=session, settings=resources.settings(), session_id=session_id)
+    if result.user is None:
+        _forget(result.reason, forget_cookie=True)
         return None
-    st.session_state[Keys.USERNAME] = user.username
-    st.session_state[Keys.ROLE] = Role(user.role).value
-    return user
+    _remember(result.user, session_id)
+    return result.user
+
+
+def session_notice() -> None:
+    """On the login page: why the last session ended (shown once)."""
+    notice = st.session_state.pop(Keys.SESSION_NOTICE, "")
+    if notice:
+        st.info(notice, icon=":material/info:")
 
 
 def may_open(role: Role | str, path: str) -> bool:
@@ -144,3 +185,4 @@ def sidebar_account(user: User) -> None:
     with st.sidebar:
         st.caption(f"Logged in as **{user.username}** ({Role(user.role).value})")
         st.button("Log out", icon=":material/logout:", key="logout", on_click=log_out)
+        st.button("Log out everywhere", key="logout_everywhere", on_click=log_out_everywhere, type="tertiary")

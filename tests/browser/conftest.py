@@ -64,7 +64,7 @@ class AppServer:
 
 
 def start_app(data_dir: Path, log: Path, extra_env: dict | None = None, port: int | None = None) -> AppServer:
-    """Start ``streamlit run streamlit_app.py`` headless and wait until /_stcore/health answers ok."""
+    """Start ``streamlit run serve.py`` (pages plus session routes) headless; wait for /_stcore/health."""
     port = port or free_port()
     env = {**os.environ, "EDITORIAL_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     cache = os.environ.get("EDITORIAL_TEST_MODEL_CACHE")
@@ -76,7 +76,7 @@ def start_app(data_dir: Path, log: Path, extra_env: dict | None = None, port: in
         "-m",
         "streamlit",
         "run",
-        "streamlit_app.py",
+        "serve.py",
         "--server.headless",
         "true",
         "--server.address",

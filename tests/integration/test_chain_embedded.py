@@ -104,7 +104,7 @@ def test_cancel_mid_section_stops_fast_and_the_run_resumes(settings, engine):
     assert registry.cancel(handle.run_id)
     handle.thread.join(60)
     stopped = time.perf_counter() - asked
-    outcome = handle.progress.snapshot()["outcome"]
+    outcome = handle.progress.snapshot().outcome
     assert outcome.status == RunStatus.CANCELLED and stopped < 5, stopped
     with session_scope(engine) as session:
         run = session.get(Run, handle.run_id)
@@ -114,6 +114,6 @@ def test_cancel_mid_section_stops_fast_and_the_run_resumes(settings, engine):
 
     resumed = registry.start(request, services, resume_run_id=handle.run_id)
     resumed.thread.join(600)
-    final = resumed.progress.snapshot()["outcome"]
+    final = resumed.progress.snapshot().outcome
     assert final.status == RunStatus.SUCCEEDED, final.error
     assert final.usage.total_tokens > kept["total_tokens"]

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from db.models import Role, User
 from db.session import session_scope
+from editorial import sessions
 from editorial.datastore import open_database
 from editorial.settings import get_settings
 from pages.ui.state import Keys
@@ -30,7 +31,11 @@ def ensure_user(username: str = "admin", role: Role | str = Role.ADMIN) -> User:
 
 
 def login(at: AppTest, user: User) -> AppTest:
-    """Seed the session state the login gate reads."""
+    """Start a login session for ``user`` and seed the session state the login gate reads."""
+    settings = get_settings()
+    with session_scope(open_database(settings)) as session:
+        started = sessions.start(session=session, settings=settings, user=user)
+    at.session_state[Keys.SESSION_ID] = started.session_id
     at.session_state[Keys.USER_ID] = user.id
     at.session_state[Keys.USERNAME] = user.username
     at.session_state[Keys.ROLE] = str(user.role.value)

@@ -189,6 +189,11 @@ def test_history_diff_and_restore():
     assert "<table" in at.html[-1].value
     at.selectbox(key="restore_pick").set_value(1)
     at.button(key="restore").click().run()
+    assert len(_revisions(draft_id)) == 2  # nothing happens before the dialog is confirmed
+    assert "Restore revision 1 as a new revision 3?" in at.markdown[-1].value or any(
+        "Restore revision 1 as a new revision 3?" in m.value for m in at.markdown
+    )
+    at.button(key="confirm_yes").click().run()
     assert not at.exception
     revisions = _revisions(draft_id)
     assert (revisions[-1].number, revisions[-1].origin, revisions[-1].body) == (
@@ -257,12 +262,17 @@ def test_export_download_is_for_reviewers_and_marks_the_draft_exported():
         assert session.exec(select(Revision)).all()  # nothing was deleted
 
 
-def test_only_admins_see_delete():
+def test_only_admins_see_delete_and_it_asks_first():
     draft_id = _draft()
-    assert "delete_sure" not in [box.key for box in _editor(draft_id, role="reviewer").checkbox]
+    assert "delete" not in [button.key for button in _editor(draft_id, role="reviewer").button]
     at = _editor(draft_id, role="admin")
-    at.checkbox(key="delete_sure").check().run()
     at.button(key="delete").click().run()
+    at.button(key="confirm_no").click().run()  # cancelled: still there
+    with session_scope(_engine()) as session:
+        assert drafts_crud.get_draft(session=session, draft_id=draft_id) is not None
+    assert "confirm_yes" not in [button.key for button in at.button]
+    at.button(key="delete").click().run()
+    at.button(key="confirm_yes").click().run()
     assert not at.exception
     with session_scope(_engine()) as session:
         assert drafts_crud.get_draft(session=session, draft_id=draft_id) is None

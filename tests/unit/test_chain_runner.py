@@ -125,7 +125,7 @@ def test_failure_midway_keeps_usage_and_resume_writes_only_the_rest(engine, coll
         RunRequest(kind=RunKind.PLAN), services(engine, healthy), resume_run_id=outcome.run_id
     )
     resumed.thread.join(30)
-    final = resumed.progress.snapshot()["outcome"]
+    final = resumed.progress.snapshot().outcome
     assert final.status == RunStatus.SUCCEEDED, final.error
     assert not any("Section 2 of" in p or "Write the introduction" in p for p in healthy.prompts)
     assert sum("Section 3 of" in p for p in healthy.prompts) == 1
@@ -161,7 +161,7 @@ def test_cancel_between_tokens_then_resume(engine, collection_id):
     model.on_chunk = None
     resumed = RunRegistry().start(RunRequest(kind=RunKind.PLAN), svc, resume_run_id=outcome.run_id)
     resumed.thread.join(30)
-    assert resumed.progress.snapshot()["outcome"].status == RunStatus.SUCCEEDED
+    assert resumed.progress.snapshot().outcome.status == RunStatus.SUCCEEDED
 
 
 def test_edited_plan_is_written_as_edited(engine, collection_id):
