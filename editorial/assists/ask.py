@@ -19,7 +19,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from editorial.assists import pipelines
-from editorial.assists.common import embed, ledger_call, sentences, strip_citations
+from editorial.assists.common import cite_closest, embed, ledger_call, sentences, strip_citations
 from editorial.chain.calls import CallSite, ChatTarget, messages_for, stream_text
 from editorial.grounding.schemas import GroundednessReport, Passage, SentenceStatus
 from editorial.grounding.verify import verify_text
@@ -36,9 +36,12 @@ MIN_SCORE = 0.3
 """Passages less relevant than this (1 - cosine distance) are not used."""
 QUOTE_MIN_SIMILARITY = 0.45
 """A quoted source sentence must be at least this similar to the question."""
+RELEVANCE_MIN = 0.3
+"""A generated sentence must be at least this similar to the question (embedding cosine) to count as an answer:
+the verifier checks that the sources say it, this checks that it answers what was asked."""
 QA_MIN_SCORE = 0.2
 PASSAGE_CHARS = 600
-MAX_TOKENS = 120
+MAX_TOKENS = 80
 HISTORY_TURNS = 2
 DECLINED = "The sources don't say."
 
@@ -106,7 +109,10 @@ class AskAnswer:
         """The answer for a draft: its text with the sources named inline (a draft's own [n] stay unambiguous)."""
         labels = "; ".join(dict.fromkeys(self.passages[n].label() for n in self.cited))
         text = strip_citations(self.text).rstrip()
-        return f"{text} (source: {labels})" if labels else text
+        if not labels:
+            return text
+        end = text[-1] if text and text[-1] in ".!?" else ""
+        return f"{text[: len(text) - len(end)]} (source: {labels}){end}"
 
 
 def retrieval_query(question: str, history: list[tuple[str, str]]) -> str:
@@ -138,22 +144,15 @@ def prompt(question: str, passages: dict[int, Passage], history: list[tuple[str,
     return messages_for(SYSTEM, f"Sources:\n{listed}\n\nQuestion: {question}", examples)
 
 
-def _cite(sentence: str, passages: dict[int, Passage]) -> str:
-    """``sentence`` with the passage it shares most words with cited, when it cites none."""
-    if re.search(r"\[\d+\]", sentence) or not passages:
-        return sentence
-    words = set(_WORD.findall(sentence.lower()))
-    best = max(passages.values(), key=lambda p: len(words & set(_WORD.findall(p.text.lower()))))
-    if not words & set(_WORD.findall(best.text.lower())):
-        return sentence
-    end = len(sentence.rstrip().rstrip(".!?"))
-    return f"{sentence[:end]} [{best.n}]{sentence[end:]}"
-
-
 def check(sentence: str, passages: dict[int, Passage], vocabulary: Any = None) -> bool:
     """True when the verifier finds every claim of ``sentence`` supported by the passages."""
     report = verify_text(sentence, passages, vocabulary=vocabulary)
     return report.count(SentenceStatus.SUPPORTED) > 0 and not report.unsupported
+
+
+def _relevant(services: AskServices, question: str, sentence: str) -> bool:
+    vectors = embed(services.embeddings, [question, strip_citations(sentence)])
+    return float(vectors[0] @ vectors[1]) >= RELEVANCE_MIN
 
 
 class _SentenceStream:
@@ -191,8 +190,8 @@ def _generate(services, question, passages, history, callbacks, answer: AskAnswe
         if _DECLINE_RE.search(sentence):
             answer.dropped.append(sentence)
             return
-        cited = _cite(sentence, passages)
-        if check(cited, passages, services.vocabulary):
+        cited = cite_closest(sentence, passages)
+        if check(cited, passages, services.vocabulary) and _relevant(services, question, sentence):
             kept.append(cited)
             callbacks.on_sentence(cited)
         else:

@@ -18,6 +18,7 @@ from db.models import CallStatus
 from db.session import session_scope
 from editorial.embeddings import EMBEDDED_EMBEDDING_NAME
 from editorial.errors import EditorialError
+from editorial.grounding.schemas import Passage
 from editorial.settings import EMBEDDED, Settings
 from editorial.usage import TokenCounter
 
@@ -96,6 +97,7 @@ def embedding_counter(embeddings: Any) -> TokenCounter:
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9\"'(\[`*])")
 _CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 def sentences(text: str) -> list[str]:
@@ -149,3 +151,15 @@ def embed(embeddings: Any, texts: list[str]) -> np.ndarray:
 def bounded(text: str, limit: int = MAX_INPUT_CHARS) -> str:
     """``text`` cut to ``limit`` characters."""
     return text[:limit] if len(text) > limit else text
+
+
+def cite_closest(sentence: str, passages: dict[int, Passage]) -> str:
+    """``sentence`` with the passage it shares most words with cited, when it cites none."""
+    if re.search(r"\[\d+\]", sentence) or not passages:
+        return sentence
+    words = set(_WORD.findall(sentence.lower()))
+    best = max(passages.values(), key=lambda p: len(words & set(_WORD.findall(p.text.lower()))))
+    if not words & set(_WORD.findall(best.text.lower())):
+        return sentence
+    end = len(sentence.rstrip().rstrip(".!?"))
+    return f"{sentence[:end]} [{best.n}]{sentence[end:]}"

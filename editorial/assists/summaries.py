@@ -11,7 +11,15 @@ from typing import Any
 import numpy as np
 
 from editorial.assists import pipelines
-from editorial.assists.common import bounded, embed, embedding_counter, embedding_name, ledger_call, sentences
+from editorial.assists.common import (
+    bounded,
+    cite_closest,
+    embed,
+    embedding_counter,
+    embedding_name,
+    ledger_call,
+    sentences,
+)
 from editorial.grounding.schemas import Passage, SentenceStatus
 from editorial.grounding.verify import verify_text
 from editorial.retrieval import source_chunks
@@ -63,17 +71,11 @@ def verified_sentences(text: str, passages: dict[int, Passage], vocabulary: Any 
     kept: list[str] = []
     refused: list[str] = []
     for sentence in sentences(text):
-        cited = _cite_best(sentence, passages)
+        cited = cite_closest(sentence, passages)
         report = verify_text(cited, passages, vocabulary=vocabulary)
         supported = report.count(SentenceStatus.SUPPORTED) > 0 and not report.unsupported
         (kept if supported else refused).append(sentence)
     return kept, refused
-
-
-def _cite_best(sentence: str, passages: dict[int, Passage]) -> str:
-    from editorial.assists.ask import _cite
-
-    return _cite(sentence, passages)
 
 
 def summarize_source(

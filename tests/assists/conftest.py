@@ -133,6 +133,7 @@ class BagOfWords(Embeddings):
     def _vector(self, text: str) -> list[float]:
         vector = [0.0] * self.size
         for word in re.findall(r"[a-z0-9]+", text.lower()):
+            word = word[:-1] if len(word) > 3 and word.endswith("s") else word
             vector[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.size] += 1.0
         norm = math.sqrt(sum(v * v for v in vector)) or 1.0
         return [v / norm for v in vector]
