@@ -364,3 +364,37 @@ class LoginSession(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow)
     ended_at: datetime | None = None
     end_reason: str = Field(default="", max_length=64)
+
+
+# --------------------------------------------------------------------------- ask your sources
+class AskConversation(SQLModel, table=True):
+    """One user's conversation with one collection (Ask your sources)."""
+
+    __tablename__ = "ask_conversation"
+    __table_args__ = (UniqueConstraint("user_id", "collection_id", name="uq_ask_conversation_user_collection"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="CASCADE", index=True)
+    collection_id: int = Field(foreign_key="source_collection.id", ondelete="CASCADE", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AskTurn(SQLModel, table=True):
+    """A question, its verified answer, the passages behind it and its token usage."""
+
+    __tablename__ = "ask_turn"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="ask_conversation.id", ondelete="CASCADE", index=True)
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    answer: str = Field(sa_column=Column(Text, nullable=False))
+    declined: bool = False
+    method: str = Field(default="", max_length=32)
+    passages: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    report: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    dropped: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: int = 0
+    created_at: datetime = Field(default_factory=utcnow)

@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     torch_dtype: Literal["float32", "bfloat16"] = "bfloat16"
     torch_threads: int = Field(default=0, description="Threads for torch; 0 means one per core.")
 
+    # --- assists (Ask, description, tags, tone, source summaries) ---------------
+    # Blank: the bundled models. Otherwise a Hugging Face model id (in the local cache) or a local folder.
+    assist_qa_model: str = Field(default="", description="Extractive question-answering model for Ask.")
+    assist_summarization_model: str = Field(default="", description="Seq2seq summarization model.")
+    assist_ner_model: str = Field(default="", description="Token-classification (NER) model for tags.")
+    assist_sentiment_model: str = Field(default="", description="Text-classification (sentiment) model for tone.")
+    assist_zero_shot_model: str = Field(default="", description="Zero-shot-classification (NLI) model for tone.")
+
     # --- ingestion ------------------------------------------------------------
     chunk_size: int = 1000
     chunk_overlap: int = 150

@@ -16,7 +16,7 @@ from editorial.preview import render_preview
 from editorial.revisions import revision_text, side_by_side_html, unified_diff
 from editorial.text import count_words, read_time_minutes
 from editorial.workflow import EXPORTABLE, Action, available_transitions, can, save_effect, status_label
-from pages.ui import auth, draft_form, editor_comforts, links, resources
+from pages.ui import assist_panel, auth, draft_form, editor_comforts, links, resources
 from pages.ui.state import Keys
 
 user = auth.require(Action.VIEW)
@@ -79,6 +79,7 @@ stale = base != draft.version and current is not None and not st.session_state.g
 if stale and (base is None or _typed_matches(by_number.get(base))):  # nothing typed here: follow the newest
     draft_form.load_revision(draft_id, current)
     base = current.number
+assist_panel.apply_pending_insert(draft_id)  # an answer copied from Ask (saved only through Save)
 
 # ----------------------------------------------------------------------------- header and review actions
 st.title(draft.title or "(untitled)")
@@ -164,6 +165,9 @@ with edit_tab:
 
     errors = validate_front_matter(typed_fm, typed_body)
     draft_form.front_matter_form(draft_id, errors)
+    assist_panel.editor_assists(
+        draft_id, title=typed_fm.get("title") or draft.title, body=typed_body, front_matter=typed_fm
+    )
 
     write, preview = st.columns(2)
     with write:

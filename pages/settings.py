@@ -13,7 +13,7 @@ from editorial.llm import describe_model_source, model_display_name, spec_for
 from editorial.usage import CallContext, LedgerHandler, token_counter_for
 from editorial.vectorstore import chroma_location, get_chroma_client
 from editorial.workflow import Action
-from pages.ui import auth, resources
+from pages.ui import assist_settings, auth, resources
 
 auth.require(Action.MANAGE_SETTINGS)
 
@@ -120,6 +120,8 @@ for _role in ("planner", "writer"):
         if _clear.form_submit_button("Use the environment's setting"):
             save_override(engine, _role, None)
             st.success(f"{_role.capitalize()} follows the environment again.")
+
+assist_settings.task_models_form(settings, engine)
 
 st.subheader("Model prices")
 st.caption("Per million tokens, for the Usage page's cost estimate. Local models (embedded, transformers) cost 0.")

@@ -12,7 +12,7 @@ from editorial.ingest.jobs import IngestJob
 from editorial.links import COLLECTION
 from editorial.retrieval import search, source_chunks
 from editorial.workflow import Action as Permission
-from pages.ui import auth, links, resources
+from pages.ui import assist_panel, auth, links, resources
 from pages.ui.state import Keys
 
 STATUS_ICONS = {
@@ -312,6 +312,8 @@ with list_tab:
                 if no.button("Cancel", key="cancel_delete"):
                     st.session_state.pop("confirm_delete_source", None)
                     st.rerun()
+            if source.status == SourceStatus.READY:
+                assist_panel.source_summary(collection, source)
             chunks = source_chunks(settings, chroma_name=collection.chroma_name, source_key=source.source_key)
             if chunks:
                 st.caption(f"Showing {min(len(chunks), PREVIEW_CHUNKS)} of {len(chunks)} chunks")

@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "editorial.cli.export",
     "editorial.cli.sources",
     "editorial.cli.chain",
+    "editorial.cli.ask",
 ]
 
 

@@ -74,6 +74,13 @@ PAGES: list[PageSpec] = [
         "Research a collection, edit and approve the plan, write the post with citations while it streams.",
     ),
     PageSpec(
+        "pages/ask.py",
+        "Ask",
+        ":material/forum:",
+        "Write",
+        'Ask a collection a question: a short answer cited to its passages, or a clear "the sources don\'t say".',
+    ),
+    PageSpec(
         "pages/usage.py",
         "Usage",
         ":material/monitoring:",

@@ -222,6 +222,29 @@ def editor_writes(j: Journey) -> None:
 
 
 # --------------------------------------------------------------------------- edit, review, export
+def editor_asks_and_takes_a_tag(j: Journey) -> None:
+    """The editor asks the collection one question, then accepts one suggested tag in the Editor."""
+    page = j.page("ed")
+    go(page, "Ask")
+    box = page.locator('[data-testid="stChatInputTextArea"]')
+    box.fill("How large should chunks be?")
+    box.press("Enter")
+    page.get_by_text("Passages (", exact=False).first.wait_for(timeout=600_000)
+    assert j.query("SELECT count(*) FROM ask_turn") == [(1,)]
+    assert j.query("SELECT count(*) FROM llm_call WHERE stage = 'ask'")[0][0] >= 1
+    screenshot(page, "09a-ask")
+    go(page, "Editor")
+    page.get_by_text("Assists: description, tags, tone").click()
+    click(page, "Suggest tags")
+    suggested = page.get_by_role("button", name=re.compile(r"^\+ [a-z0-9]+$")).first
+    suggested.wait_for()
+    tag = suggested.inner_text().removeprefix("+ ").strip()
+    suggested.click()
+    wait_for_app(page)
+    assert tag in textbox(page, "Tags (up to 4, comma separated)").input_value()
+    screenshot(page, "09b-tag-accepted")
+
+
 def _editor_body(page):
     return textbox(page, "Markdown")
 

@@ -18,6 +18,7 @@ STEPS = [
     steps.editor_searches,
     steps.editor_plans,
     steps.editor_writes,
+    steps.editor_asks_and_takes_a_tag,
     steps.editor_edits_and_submits,
     steps.reviewer_requests_changes,
     steps.editor_revises,
