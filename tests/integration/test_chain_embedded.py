@@ -18,6 +18,7 @@ from editorial.chain.write import section_headings
 from editorial.collections import create_collection
 from editorial.frontmatter import validate_front_matter
 from editorial.ingest import IngestItem, ingest_items
+from tests.timing import scaled, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -97,15 +98,23 @@ def test_cancel_mid_section_stops_fast_and_the_run_resumes(settings, engine):
         kind=RunKind.PLAN_AND_WRITE, topic="vector stores", collection_id=collection.id, target_words=300
     )
     handle = registry.start(request, services)
-    deadline = time.time() + 600
-    while time.time() < deadline and not (handle.progress.section_index == 1 and len(handle.progress.streamed) > 20):
-        time.sleep(0.05)
+
+    def mid_section_two() -> bool:
+        assert not handle.done, f"the run ended before section 2 streamed: {handle.progress.snapshot()['outcome']}"
+        return handle.progress.section_index == 1 and len(handle.progress.streamed) > 20
+
+    wait_until(
+        mid_section_two,
+        timeout=scaled(900),
+        what="section 2 to be streaming (more than 20 characters)",
+        describe=lambda: f"section {handle.progress.section_index}, {len(handle.progress.streamed)} characters",
+    )
     asked = time.perf_counter()
     assert registry.cancel(handle.run_id)
-    handle.thread.join(60)
+    handle.thread.join(scaled(60))
     stopped = time.perf_counter() - asked
     outcome = handle.progress.snapshot()["outcome"]
-    assert outcome.status == RunStatus.CANCELLED and stopped < 5, stopped
+    assert outcome.status == RunStatus.CANCELLED and stopped < scaled(5), stopped
     with session_scope(engine) as session:
         run = session.get(Run, handle.run_id)
         assert len(run.state["sections"]) == 1
@@ -113,7 +122,8 @@ def test_cancel_mid_section_stops_fast_and_the_run_resumes(settings, engine):
     assert kept["successful_requests"] >= 7  # the plan's calls, section 1 and the cut section 2
 
     resumed = registry.start(request, services, resume_run_id=handle.run_id)
-    resumed.thread.join(600)
+    resumed.thread.join(scaled(900))
+    assert resumed.done, "the resumed run did not end"
     final = resumed.progress.snapshot()["outcome"]
     assert final.status == RunStatus.SUCCEEDED, final.error
     assert final.usage.total_tokens > kept["total_tokens"]

@@ -58,3 +58,9 @@ def test_wait_until_lets_a_broken_check_fail_loudly():
 
     with pytest.raises(RuntimeError, match="database gone"):
         wait_until(broken, timeout=5, what="anything")
+
+
+def test_the_per_test_hang_guard_is_scaled_too(request: pytest.FixtureRequest):
+    base = request.config.getoption("timeout", None) or request.config.getini("timeout")
+    marker = request.node.get_closest_marker("timeout")
+    assert marker is not None and marker.args[0] == scaled(float(base))
