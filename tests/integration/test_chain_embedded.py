@@ -37,10 +37,8 @@ class Tokens(ChainCallbacks):
         self.sections.append((index, total))
 
 
-def test_plan_and_write_a_short_post_with_the_embedded_model(settings, engine):
-    from editorial.embeddings import build_embeddings
-
-    embeddings = build_embeddings(settings)
+def test_plan_and_write_a_short_post_with_the_embedded_model(settings, engine, real_embeddings):
+    embeddings = real_embeddings
     collection = create_collection(engine, name="RAG notes")
     items = [IngestItem(path.name, path.read_bytes()) for path in sorted(CORPUS.glob("*.md"))]
     ingest_items(settings, engine, embeddings, collection_id=collection.id, items=items)
@@ -81,21 +79,20 @@ def test_plan_and_write_a_short_post_with_the_embedded_model(settings, engine):
     assert ratio < 12, f"{ratio:.1f} tokens per published word"
 
 
-def test_cancel_mid_section_stops_fast_and_the_run_resumes(settings, engine):
+def test_cancel_mid_section_stops_fast_and_the_run_resumes(settings, engine, real_embeddings):
     import time
 
     from db.models import Run
     from editorial.chain.runner import RunRegistry
-    from editorial.embeddings import build_embeddings
 
-    embeddings = build_embeddings(settings)
+    embeddings = real_embeddings
     collection = create_collection(engine, name="RAG notes")
     items = [IngestItem(path.name, path.read_bytes()) for path in sorted(CORPUS.glob("*.md"))]
     ingest_items(settings, engine, embeddings, collection_id=collection.id, items=items)
     services = build_services(settings, engine, chroma_name=collection.chroma_name, embeddings=embeddings)
     registry = RunRegistry()
     request = RunRequest(
-        kind=RunKind.PLAN_AND_WRITE, topic="vector stores", collection_id=collection.id, target_words=300
+        kind=RunKind.PLAN_AND_WRITE, topic="vector stores", collection_id=collection.id, target_words=200
     )
     handle = registry.start(request, services)
 
@@ -106,6 +103,7 @@ def test_cancel_mid_section_stops_fast_and_the_run_resumes(settings, engine):
     wait_until(
         mid_section_two,
         timeout=scaled(900),
+        max_interval=0.1,
         what="section 2 to be streaming (more than 20 characters)",
         describe=lambda: f"section {handle.progress.section_index}, {len(handle.progress.streamed)} characters",
     )

@@ -33,12 +33,9 @@ FIXTURES = REPO / "tests" / "fixtures" / "sources"
 GOOD = ["tidewater.md", "borrow-checker.html", "espresso-handbook.pdf", "autoscaling-runbook.docx"]
 
 
-@pytest.fixture(scope="module")
-def embeddings():
-    from editorial.embeddings import build_embeddings
-    from editorial.settings import Settings
-
-    return build_embeddings(Settings())
+@pytest.fixture
+def embeddings(real_embeddings):
+    return real_embeddings
 
 
 def files(*names: str) -> list[IngestItem]:
