@@ -62,7 +62,7 @@ def wait_for_new_run(data_dir: Path, after_id: int, *, server=None) -> int:
     """Wait until a run newer than ``after_id`` is recorded (a click started it); return its id."""
     [(run_id,)] = wait_for_rows(
         data_dir, "SELECT max(id) FROM run WHERE id > ? HAVING max(id) IS NOT NULL", after_id,
-        what=f"a run after #{after_id} to be recorded", limit_s=120, server=server,
+        what=f"a run after #{after_id} to be recorded", limit_s=300, server=server,
     )  # fmt: skip
     return run_id
 
