@@ -182,7 +182,7 @@ def editor_plans(j: Journey) -> None:
     go(page, "Plan & Write")
     fill(page, "Topic", TOPIC)
     number = page.get_by_role("spinbutton", name="Target length (words)")
-    number.fill("200")  # five 40-word sections: enough to watch them stream
+    number.fill("300")
     number.press("Tab")
     wait_for_app(page)
     started, before = time.monotonic(), last_run_id(j.data_dir)

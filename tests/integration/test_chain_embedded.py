@@ -92,7 +92,7 @@ def test_cancel_mid_section_stops_fast_and_the_run_resumes(settings, engine, rea
     services = build_services(settings, engine, chroma_name=collection.chroma_name, embeddings=embeddings)
     registry = RunRegistry()
     request = RunRequest(
-        kind=RunKind.PLAN_AND_WRITE, topic="vector stores", collection_id=collection.id, target_words=200
+        kind=RunKind.PLAN_AND_WRITE, topic="vector stores", collection_id=collection.id, target_words=300
     )
     handle = registry.start(request, services)
 
