@@ -139,7 +139,7 @@ def test_an_unknown_name_gets_the_same_answers_as_a_real_one():
         add_user(session=session, actor=None, username="ada", password="right-password", role=Role.ADMIN)
     answers = {}
     for name in ("ada", "nobody"):
-        at = AppTest.from_file(APP, default_timeout=60).run()
+        at = AppTest.from_file(APP, default_timeout=scaled(60)).run()
         answers[name] = []
         for _ in range(4):
             _fill(at, {"login_name": name, "login_password": "wrong-password"})
@@ -150,7 +150,7 @@ def test_an_unknown_name_gets_the_same_answers_as_a_real_one():
 
 
 def test_the_first_admin_needs_a_strong_password_and_names_ignore_case():
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = AppTest.from_file(APP, default_timeout=scaled(60)).run()
     _fill(at, {"first_admin_name": "Boss", "first_admin_password": "password1", "first_admin_repeat": "password1"})
     _submit(at, "Create the admin account")
     assert at.error[0].value.startswith("That password is too easy to guess")
@@ -158,7 +158,7 @@ def test_the_first_admin_needs_a_strong_password_and_names_ignore_case():
     _fill(at, {"first_admin_password": "long-password", "first_admin_repeat": "long-password"})
     _submit(at, "Create the admin account")
     assert at.session_state[Keys.USERNAME] == "Boss"
-    at = login(AppTest.from_file(APP, default_timeout=60), _user("Boss")).run()
+    at = login(AppTest.from_file(APP, default_timeout=scaled(60)), _user("Boss")).run()
     at.switch_page("pages/users.py").run()
     at.text_input(key="add_user_name").set_value("boss")
     at.text_input(key="add_user_password").set_value("long-enough")
