@@ -9,14 +9,20 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export ANONYMIZED_TELEMETRY ?= False
 
-.PHONY: run test lint format bench setup data clean-data chromium services
+.PHONY: run test test-fast lint format bench setup data clean-data chromium services
 
 run: data
 	$(PY) -m streamlit run serve.py --server.headless true --server.address 127.0.0.1 \
 		--server.port $(PORT) --browser.gatherUsageStats false --server.fileWatcherType none
 
+# Everything, real models and Chromium included. Slow machine? EDITORIAL_TEST_TIME_SCALE=3 make test
 test: data chromium services
-	EDITORIAL_TEST_MODEL_CACHE=$(CURDIR)/data/models $(PY) -m pytest $(PYTEST_ARGS)
+	EDITORIAL_TEST_MODEL_CACHE=$(CURDIR)/data/models $(PY) -m pytest --durations=15 $(PYTEST_ARGS)
+
+# The inner loop: no real model, no browser (tests marked integration or browser are left out).
+test-fast: data services
+	EDITORIAL_TEST_MODEL_CACHE=$(CURDIR)/data/models $(PY) -m pytest -m "not integration and not browser" \
+		--durations=10 $(PYTEST_ARGS)
 
 lint: setup
 	$(PY) -m ruff check .

@@ -119,7 +119,7 @@ CHECKS.append(check_accounts)
 
 def check_runs(settings: Settings, repair: bool) -> CheckResult:
     """No plan/write run is left 'running' by a process that died (``repair`` marks such runs failed)."""
-    ok, message = stale_runs_report(open_database(settings), repair=repair)
+    ok, message = stale_runs_report(open_database(settings), repair=repair, stale_after=settings.run_stale_after)
     return CheckResult("runs", ok, message)
 
 

@@ -7,11 +7,12 @@ Every variable has the prefix ``EDITORIAL_`` (``EDITORIAL_DATA_DIR``,
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Backend = Literal["embedded", "transformers", "hf_endpoint", "openai"]
@@ -102,9 +103,40 @@ class Settings(BaseSettings):
         default=24.0, gt=0, description="A login session (and its cookie) ends this long after logging in."
     )
 
+    # --- liveness: heartbeats of runs and ingests --------------------------------
+    run_heartbeat_s: float = Field(default=15.0, gt=0, description="Seconds between a running run's heartbeats.")
+    run_stale_after_s: float = Field(
+        default=90.0, gt=0, description="A run silent this long is taken as dead (failed, resumable)."
+    )
+    ingest_heartbeat_s: float = Field(default=5.0, gt=0, description="Seconds between an ingest's heartbeats.")
+    ingest_stale_after_s: float = Field(
+        default=60.0, gt=0, description="An ingest silent this long is taken as dead (failed, retryable)."
+    )
+
     # --- publishing -----------------------------------------------------------
     devto_api_key: SecretStr | None = None
     devto_base_url: str = "https://dev.to"
+
+    @model_validator(mode="after")
+    def _heartbeats_beat_before_they_go_stale(self) -> Settings:
+        for kind in ("run", "ingest"):
+            beat, stale = getattr(self, f"{kind}_heartbeat_s"), getattr(self, f"{kind}_stale_after_s")
+            if stale < 2 * beat:
+                raise ValueError(
+                    f"EDITORIAL_{kind.upper()}_STALE_AFTER_S ({stale:g}) must be at least twice "
+                    f"EDITORIAL_{kind.upper()}_HEARTBEAT_S ({beat:g}), or live work would be taken as dead"
+                )
+        return self
+
+    @property
+    def run_stale_after(self) -> timedelta:
+        """How long a running run may go without a heartbeat before it counts as dead."""
+        return timedelta(seconds=self.run_stale_after_s)
+
+    @property
+    def ingest_stale_after(self) -> timedelta:
+        """How long an ingest may go without a heartbeat before it counts as dead."""
+        return timedelta(seconds=self.ingest_stale_after_s)
 
     # --- derived locations ----------------------------------------------------
     @property

@@ -30,7 +30,7 @@ user = auth.require(Permission.CREATE_DRAFT)
 settings, engine = resources.settings(), resources.engine()
 registry = resources.run_registry()
 with session_scope(engine) as session:
-    run_crud.mark_stale_runs(session=session)
+    run_crud.mark_stale_runs(session=session, stale_after=settings.run_stale_after)
     collections = source_crud.list_collections(session=session)
 
 st.title("Plan & Write")

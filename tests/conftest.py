@@ -12,9 +12,20 @@ from sqlalchemy import Engine
 from editorial import settings as settings_module
 from editorial import vectorstore
 from editorial.datastore import forget_migrations
+from tests.timing import scaled
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.engines"]  # every database/vector-store engine: PostgreSQL and Chroma server fixtures
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Scale the per-test hang guard (pytest-timeout: ``--timeout`` or the ini value) by EDITORIAL_TEST_TIME_SCALE."""
+    base = config.getoption("timeout", None) or config.getini("timeout")
+    if not base or float(base) <= 0:
+        return
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(scaled(float(base))))
 
 
 @pytest.fixture(autouse=True)

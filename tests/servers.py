@@ -19,6 +19,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.timing import scaled
+
 PG_USER = "editorial"
 
 
@@ -68,6 +70,7 @@ class PostgresServer:
 
     def start(self, timeout: float = 60.0) -> PostgresServer:
         """Create the cluster (trust auth on loopback only) and start it; wait until it accepts connections."""
+        timeout = scaled(timeout)
         binaries = postgres_bin()
         if binaries is None:
             raise RuntimeError("PostgreSQL is not installed (apt-get install -y postgresql)")
@@ -151,7 +154,8 @@ class ChromaServer:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> ChromaServer:
-        """Start the server and wait for its heartbeat."""
+        """Start the server and wait for its heartbeat (``timeout`` scaled by EDITORIAL_TEST_TIME_SCALE)."""
+        timeout = scaled(timeout)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         chroma = Path(sys.executable).with_name("chroma")

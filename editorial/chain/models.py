@@ -103,4 +103,5 @@ def build_services(
         search=search,
         planner_counter=token_counter_for(planner.model),
         writer_counter=token_counter_for(writer.model),
+        heartbeat_s=settings.run_heartbeat_s,
     )

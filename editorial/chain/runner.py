@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -73,6 +74,7 @@ class ChainServices:
     search: Search | None = None
     planner_counter: TokenCounter = field(default_factory=TokenCounter)
     writer_counter: TokenCounter = field(default_factory=TokenCounter)
+    heartbeat_s: float = HEARTBEAT_S
 
 
 class RunOutcome(BaseModel):
@@ -130,13 +132,13 @@ def prepare_resume(engine: Engine, run_id: int) -> RunRequest:
 
 # --------------------------------------------------------------------------- executing
 class _Heartbeat:
-    def __init__(self, engine: Engine, run_id: int):
-        self.engine, self.run_id = engine, run_id
+    def __init__(self, engine: Engine, run_id: int, interval: float):
+        self.engine, self.run_id, self.interval = engine, run_id, interval
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
 
     def _beat(self) -> None:
-        while not self.stop.wait(HEARTBEAT_S):
+        while not self.stop.wait(self.interval):
             try:
                 with session_scope(self.engine) as session:
                     run_crud.heartbeat(session=session, run_id=self.run_id)
@@ -394,7 +396,7 @@ def execute(
     request = with_defaults(request)
     status, error, revision_id = RunStatus.SUCCEEDED, None, None
     work: _Run | None = None
-    with _Heartbeat(services.engine, run_id):
+    with _Heartbeat(services.engine, run_id, services.heartbeat_s):
         try:
             work = _Run(run_id, request, services, callbacks, cancel)
             if request.kind in (RunKind.PLAN, RunKind.PLAN_AND_WRITE):
@@ -505,13 +507,15 @@ class RunRegistry:
             return [run_id for run_id, handle in self._runs.items() if not handle.done]
 
 
-def stale_runs_report(engine: Engine, *, repair: bool) -> tuple[bool, str]:
+def stale_runs_report(
+    engine: Engine, *, repair: bool, stale_after: timedelta = run_crud.STALE_AFTER
+) -> tuple[bool, str]:
     """For ``doctor``: runs left ``running`` by a process that died (``repair`` marks them failed, resumable)."""
     with session_scope(engine) as session:
         if repair:
-            fixed = run_crud.mark_stale_runs(session=session)
+            fixed = run_crud.mark_stale_runs(session=session, stale_after=stale_after)
             return True, (f"{len(fixed)} interrupted run(s) marked failed; they can resume" if fixed else "none stale")
-        stale = run_crud.stale_run_ids(session=session)
+        stale = run_crud.stale_run_ids(session=session, stale_after=stale_after)
     if stale:
         ids = ", ".join(map(str, stale[:5]))
         return False, f"{len(stale)} run(s) were interrupted mid-way (ids {ids}); doctor --repair marks them failed"

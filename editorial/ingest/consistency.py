@@ -19,7 +19,7 @@ from db.models import SourceStatus
 from db.session import session_scope
 from editorial.checks import CheckResult
 from editorial.datastore import open_database
-from editorial.ingest import live, records
+from editorial.ingest import records
 from editorial.ingest.live import live_source_ids
 from editorial.settings import Settings
 from editorial.vectorstore import get_chroma_client
@@ -65,7 +65,7 @@ class ConsistencyReport:
 
 def mark_interrupted(settings: Settings, engine: Engine, *, now: datetime | None = None) -> list[str]:
     """Turn sources left INGESTING by a dead process into FAILED (partial chunks removed); return their names."""
-    cutoff = (now or datetime.now(UTC)) - live.STALE_AFTER
+    cutoff = (now or datetime.now(UTC)) - settings.ingest_stale_after
     with session_scope(engine) as session:
         stale = crud.stale_ingesting(session=session, older_than=cutoff, exclude_ids=live_source_ids())
         found = [(s.id, s.name, s.source_key, s.collection_id) for s in stale]
@@ -85,7 +85,7 @@ def check_consistency(settings: Settings, engine: Engine, *, repair: bool = Fals
     if repair:
         report.interrupted = mark_interrupted(settings, engine)
     else:
-        cutoff = datetime.now(UTC) - live.STALE_AFTER
+        cutoff = datetime.now(UTC) - settings.ingest_stale_after
         with session_scope(engine) as session:
             stale = crud.stale_ingesting(session=session, older_than=cutoff, exclude_ids=live_source_ids())
             report.interrupted = [s.name for s in stale]

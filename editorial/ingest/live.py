@@ -7,9 +7,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-STALE_AFTER = timedelta(seconds=60)
-"""An INGESTING source whose heartbeat is older than this, and not live here, was abandoned by a dead process."""
-
 _lock = threading.Lock()
 _live: set[int] = set()
 _collection_locks: dict[int, threading.Lock] = {}
@@ -45,7 +42,7 @@ def collection_busy(collection_id: int) -> bool:
     return collection_lock(collection_id).locked()
 
 
-def heartbeat_stale(updated_at: datetime, now: datetime | None = None) -> bool:
-    """Whether a heartbeat (``Source.updated_at``) is too old for a live ingest."""
+def heartbeat_stale(updated_at: datetime, stale_after: timedelta, now: datetime | None = None) -> bool:
+    """Whether a heartbeat (``Source.updated_at``) is older than ``stale_after`` (settings.ingest_stale_after)."""
     beat = updated_at if updated_at.tzinfo else updated_at.replace(tzinfo=UTC)
-    return (now or datetime.now(UTC)) - beat > STALE_AFTER
+    return (now or datetime.now(UTC)) - beat > stale_after

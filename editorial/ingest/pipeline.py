@@ -40,7 +40,6 @@ INDEX_BATCH = 128
 """Documents per ``add_documents`` call: one Chroma upsert each (its fixed cost is amortised over the batch);
 the embedding model splits them into batches of ``embedding_batch_size``."""
 
-HEARTBEAT_SECONDS = 5.0
 MAX_NAME = 512
 
 
@@ -163,7 +162,10 @@ class _Ingest:
             existing = crud.get_source_by_name(session=session, collection_id=self.collection.id, name=name)
             busy = existing is not None and (
                 existing.id in live_source_ids()
-                or (existing.status == SourceStatus.INGESTING and not heartbeat_stale(existing.updated_at))
+                or (
+                    existing.status == SourceStatus.INGESTING
+                    and not heartbeat_stale(existing.updated_at, self.settings.ingest_stale_after)
+                )
             )
             if busy:
                 raise SourceBusy("This source is being ingested by another upload right now; try again shortly.")
@@ -193,7 +195,7 @@ class _Ingest:
     # ------------------------------------------------------------------ index a group
     def _heartbeat(self, ids: list[int], force: bool = False) -> None:
         now = time.monotonic()
-        if force or now - self._beat >= HEARTBEAT_SECONDS:
+        if force or now - self._beat >= self.settings.ingest_heartbeat_s:
             self._beat = now
             with session_scope(self.engine) as session:
                 crud.touch_sources(session=session, source_ids=ids)

@@ -37,7 +37,8 @@ def delete_source(settings: Settings, engine: Engine, *, source_id: int, actor: 
             actor, name=source.name, added_by_id=source.added_by_id, collection_owner_id=collection.created_by_id
         )
         busy = source.id in live_source_ids() or (
-            source.status == SourceStatus.INGESTING and not heartbeat_stale(source.updated_at)
+            source.status == SourceStatus.INGESTING
+            and not heartbeat_stale(source.updated_at, settings.ingest_stale_after)
         )
         if busy:
             raise SourceBusy(f"'{source.name}' is being ingested right now; delete it when that has finished.")

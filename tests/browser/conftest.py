@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.timing import scaled
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -91,7 +93,7 @@ def start_app(data_dir: Path, log: Path, extra_env: dict | None = None, port: in
     handle = log.open("ab")
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + scaled(60)
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the app exited early; see {log}")
@@ -102,7 +104,7 @@ def start_app(data_dir: Path, log: Path, extra_env: dict | None = None, port: in
         except OSError:
             time.sleep(0.3)
     process.kill()
-    raise RuntimeError(f"the app did not answer /_stcore/health within 60 s; see {log}")
+    raise RuntimeError(f"the app did not answer /_stcore/health within {scaled(60):.0f} s; see {log}")
 
 
 @pytest.fixture
@@ -157,8 +159,9 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def wait_for_app(page, timeout: float = 180_000) -> None:
-    """Wait until Streamlit has finished running the script: connected, not running, nothing stale."""
+def wait_for_app(page, timeout: float | None = None) -> None:
+    """Wait until Streamlit has finished running the script: connected, not running, nothing stale (180 s, scaled)."""
+    timeout = scaled(180_000) if timeout is None else timeout
     page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=timeout)
     page.wait_for_timeout(400)  # a click's rerun request reaches the server
     page.wait_for_function(

@@ -14,6 +14,16 @@ from pathlib import Path
 
 from editorial.frontmatter import parse_post
 from tests.browser.conftest import REPO_ROOT, screenshot, wait_for_app
+from tests.browser.events import (
+    RUN_LIMIT_S,
+    last_run_id,
+    page_catch_up_ms,
+    wait_for_ingest_end,
+    wait_for_new_run,
+    wait_for_rows,
+    wait_for_run,
+    wait_for_run_end,
+)
 from tests.browser.ui import (
     assert_nothing_injected,
     click,
@@ -28,6 +38,7 @@ from tests.browser.ui import (
     upload,
     wait_for_text,
 )
+from tests.timing import scaled, wait_until
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "sources"
 CORPUS = REPO_ROOT / "bench" / "corpus" / "rag"
@@ -41,7 +52,6 @@ UPLOADS = [
 PASSWORDS = {"boss": "boss-quiet-harbour", "ed": "ed-quiet-harbour", "rita": "rita-quiet-harbour"}
 TOPIC = "retrieval-augmented generation"
 EDITED_HEADING = "Why retrieval keeps answers grounded"
-WRITE_TIMEOUT_MS = 15 * 60_000
 
 
 @dataclass
@@ -51,6 +61,7 @@ class Journey:
     url: str
     data_dir: Path
     browser: object
+    server: object | None = None
     pages: dict = field(default_factory=dict)
     draft_id: int | None = None
     run_id: int | None = None
@@ -126,7 +137,9 @@ def editor_builds_a_collection(j: Journey) -> None:
     wait_for_text(page, "Add sources")
     upload(page, UPLOADS)
     click(page, "Ingest files")
-    wait_for_text(page, "Last upload", timeout=600_000)
+    statuses = wait_for_ingest_end(j.data_dir, [path.name for path in UPLOADS], server=j.server)
+    assert set(statuses.values()) == {"READY"}, statuses
+    wait_for_text(page, "Last upload", timeout=page_catch_up_ms())
     wait_for_app(page)
     text = main_text(page)
     assert "Failed\n\n0" in text, text
@@ -172,10 +185,11 @@ def editor_plans(j: Journey) -> None:
     number.fill("300")
     number.press("Tab")
     wait_for_app(page)
-    started = time.monotonic()
+    started, before = time.monotonic(), last_run_id(j.data_dir)
     click(page, "Research and plan")
-    wait_for_text(page, "is ready: review and edit it on the Plan tab", timeout=WRITE_TIMEOUT_MS)
+    wait_for_run(j.data_dir, before, server=j.server)  # the plan is recorded (fails at once if the run failed)
     j.timings["plan_s"] = time.monotonic() - started
+    wait_for_text(page, "is ready: review and edit it on the Plan tab", timeout=page_catch_up_ms())
     wait_for_app(page)
     open_tab(page, "Plan")
     heading = textbox(page, "Section 1")
@@ -187,15 +201,22 @@ def editor_plans(j: Journey) -> None:
 def editor_writes(j: Journey) -> None:
     """Approve the plan and write it, watching the sections stream in."""
     page = j.page("ed")
-    started = time.monotonic()
+    started, before = time.monotonic(), last_run_id(j.data_dir)
     click(page, "Approve and write", wait=False)
+    run_id = wait_for_new_run(j.data_dir, before, server=j.server)
     progress = page.get_by_text(re.compile(r"Section \d of \d"))
-    progress.first.wait_for(timeout=WRITE_TIMEOUT_MS)
-    deadline = time.monotonic() + WRITE_TIMEOUT_MS / 1000
+    wait_until(
+        lambda: progress.count() or j.query("SELECT 1 FROM run WHERE id = ? AND status != 'RUNNING'", run_id),
+        timeout=scaled(RUN_LIMIT_S),
+        what=f"run {run_id}'s first section to show as being written",
+    )
+    # Watch the section text grow until the run is recorded as ended (the event), under a generous limit.
+    deadline = time.monotonic() + scaled(RUN_LIMIT_S)
     shot = False
-    while time.monotonic() < deadline:
-        if page.get_by_text(re.compile(r"Open draft \d+ in the Editor")).count():
-            break
+    while not j.query("SELECT 1 FROM run WHERE id = ? AND status != 'RUNNING'", run_id):
+        assert time.monotonic() < deadline, f"run {run_id} was still writing after {scaled(RUN_LIMIT_S):.0f} s"
+        if j.server is not None:
+            assert j.server.process.poll() is None, "the app exited while writing"
         length = _streamed_length(page)
         if length and (not j.streamed or length != j.streamed[-1]):
             j.streamed.append(length)
@@ -204,9 +225,11 @@ def editor_writes(j: Journey) -> None:
                 screenshot(page, "08-writing-streams")
                 shot = True
         page.wait_for_timeout(700)
+    status, error = wait_for_run_end(j.data_dir, run_id, server=j.server)
+    assert status == "SUCCEEDED", f"run {run_id} ended {status}: {error}"
     j.timings["write_s"] = time.monotonic() - started
     link = page.get_by_text(re.compile(r"Open draft \d+ in the Editor")).first
-    link.wait_for(timeout=5_000)
+    link.wait_for(timeout=page_catch_up_ms())
     j.draft_id = int(re.search(r"Open draft (\d+)", link.inner_text()).group(1))
     growing = [b for a, b in zip(j.streamed, j.streamed[1:], strict=False) if b > a]
     assert len(growing) >= 2, f"the section text did not grow while streaming: {j.streamed}"
@@ -332,10 +355,10 @@ def reviewer_approves_and_exports(j: Journey, downloads: Path) -> Path:
     assert f"## {EDITED_HEADING}" in body
     assert "An editor's note: measure retrieval before tuning prompts." in body
     assert body.rstrip().endswith("Ground every claim in a passage you can cite.")
-    deadline = time.monotonic() + 30
-    while j.query("SELECT status FROM draft WHERE id = ?", j.draft_id) != [("EXPORTED",)]:
-        assert time.monotonic() < deadline, "the download was not recorded as an export"
-        time.sleep(0.5)
+    wait_for_rows(
+        j.data_dir, "SELECT 1 FROM draft WHERE id = ? AND status = 'EXPORTED'", j.draft_id,
+        what="the download to be recorded as an export", limit_s=30, server=j.server,
+    )  # fmt: skip
     return target
 
 

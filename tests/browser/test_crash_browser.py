@@ -2,46 +2,42 @@
 
 Afterwards the database and Chroma agree (``python -m editorial doctor``), the interrupted ingest and run show as
 failed — the run keeps its finished calls in the ledger — and both can be retried or resumed in the browser.
-A dead process is recognised by its heartbeat going stale (60 s for ingests, 90 s for runs), so the test waits
-for that once, after the second kill.
+A dead process is recognised by its heartbeat going stale. The limits are settings (60 s for ingests and 90 s for
+runs by default); the app here runs with short ones, so the test waits seconds, not minutes, for that once after
+the second kill. Every wait is on an event the app records (a source's or run's status, a ledger row), under a
+limit scaled by EDITORIAL_TEST_TIME_SCALE, and ends at once if the app process died.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.browser.conftest import REPO_ROOT, screenshot, start_app, wait_for_app
+from tests.browser.events import page_catch_up_ms, query, wait_for_ingest_end, wait_for_rows, wait_for_run_end
 from tests.browser.seed import password, seed_people
 from tests.browser.ui import click, fill, go, login, main_text, new_page, open_tab, select, upload, wait_for_text
+from tests.timing import scaled, wait_until
 
 pytestmark = pytest.mark.browser
 
 CORPUS = REPO_ROOT / "bench" / "corpus" / "rag"
-RUN_STALE_S = 90
-INGEST_STALE_S = 60
-
-
-def _query(data_dir: Path, sql: str, *args) -> list[tuple]:
-    with sqlite3.connect(data_dir / "editorial.db", timeout=30) as db:
-        return db.execute(sql, args).fetchall()
-
-
-def _wait_until(condition, timeout: float, what: str, interval: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
+# Short liveness limits (settings) so a killed process is recognised in seconds. Stale limits stay well above
+# the beat interval (and scale) so a live run or ingest on a loaded machine is never taken for a dead one.
+RUN_STALE_S = scaled(15)
+INGEST_STALE_S = scaled(20)
+LIVENESS = {
+    "EDITORIAL_RUN_HEARTBEAT_S": "1",
+    "EDITORIAL_RUN_STALE_AFTER_S": str(RUN_STALE_S),
+    "EDITORIAL_INGEST_HEARTBEAT_S": "1",
+    "EDITORIAL_INGEST_STALE_AFTER_S": str(INGEST_STALE_S),
+}
+_query = query
 
 
 def _big_markdown(path: Path) -> Path:
@@ -60,7 +56,7 @@ def _big_markdown(path: Path) -> Path:
 
 
 def _doctor(data_dir: Path, *extra: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "EDITORIAL_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, **LIVENESS, "EDITORIAL_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     if os.environ.get("EDITORIAL_TEST_MODEL_CACHE"):
         env["EDITORIAL_MODEL_CACHE_DIR"] = os.environ["EDITORIAL_TEST_MODEL_CACHE"]
     return subprocess.run(
@@ -69,7 +65,7 @@ def _doctor(data_dir: Path, *extra: str) -> subprocess.CompletedProcess:
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=scaled(300),
     )
 
 
@@ -85,25 +81,30 @@ def test_killed_ingest_and_killed_run_are_failed_consistent_and_recoverable(brow
     log = tmp_path / "app.log"
 
     # 1. An ingest is under way (the big file's row is INGESTING) when the app is killed.
-    server = start_app(data, log)
+    server = start_app(data, log, LIVENESS)
     page = new_page(browser)
     try:
         login(page, server.url, "ed", password("ed"))
         go(page, "Sources")
         fill(page, "Collection name", "Crash notes", wait=False)
         click(page, "Create collection")
-        upload(page, sorted(CORPUS.glob("*.md")))
+        corpus = sorted(CORPUS.glob("*.md"))
+        upload(page, corpus)
         click(page, "Ingest files")
-        wait_for_text(page, "Last upload", timeout=300_000)
+        assert set(wait_for_ingest_end(data, [path.name for path in corpus], server=server).values()) == {"READY"}
+        wait_for_text(page, "Last upload", timeout=page_catch_up_ms())
         big = _big_markdown(tmp_path / "queue-manual.md")
         upload(page, [big])
+        records_before = _query(data, "SELECT count(*) FROM upsertion_record")[0][0]
         click(page, "Ingest files", wait=False)
-        _wait_until(
-            lambda: _query(data, "SELECT 1 FROM source WHERE name = ? AND status = 'INGESTING'", big.name),
-            120,
-            "the big file to start ingesting",
-        )
-        time.sleep(1.5)  # some of its chunks are stored
+        wait_for_rows(
+            data, "SELECT 1 FROM source WHERE name = ? AND status = 'INGESTING'", big.name,
+            what="the big file to start ingesting", limit_s=120, server=server,
+        )  # fmt: skip
+        wait_for_rows(
+            data, "SELECT 1 FROM upsertion_record HAVING count(*) > ?", records_before,
+            what="some of the big file's chunks to be stored", limit_s=120, server=server,
+        )  # fmt: skip
         server.kill()
     finally:
         page.context.close()
@@ -111,7 +112,7 @@ def test_killed_ingest_and_killed_run_are_failed_consistent_and_recoverable(brow
     assert _query(data, "SELECT status FROM source WHERE name = ?", big.name) == [("INGESTING",)]
 
     # 2. Restarted, a writing run is under way (at least one section call finished) when the app is killed again.
-    server = start_app(data, log)
+    server = start_app(data, log, LIVENESS)
     page = new_page(browser)
     try:
         login(page, server.url, "ed", password("ed"))
@@ -122,12 +123,10 @@ def test_killed_ingest_and_killed_run_are_failed_consistent_and_recoverable(brow
         number.press("Tab")
         wait_for_app(page)
         click(page, "Plan and write in one go", wait=False)
-        _wait_until(
-            lambda: _query(data, "SELECT 1 FROM llm_call WHERE stage LIKE 'section%' AND status = 'OK'"),
-            900,
-            "a finished section call",
-            interval=0.5,
-        )
+        wait_for_rows(
+            data, "SELECT 1 FROM llm_call WHERE stage LIKE 'section%' AND status = 'OK'",
+            what="a finished section call", limit_s=900, server=server,
+        )  # fmt: skip
         server.kill()
     finally:
         page.context.close()
@@ -137,9 +136,14 @@ def test_killed_ingest_and_killed_run_are_failed_consistent_and_recoverable(brow
     calls_before = _query(data, "SELECT id, stage, total_tokens FROM llm_call WHERE run_id = ? ORDER BY id", run_id)
     assert calls_before and all(tokens > 0 for _id, _stage, tokens in calls_before)
 
-    # 3. Restart on the same data folder once both heartbeats are stale.
-    time.sleep(max(0.0, RUN_STALE_S + 2 - _age_s(heartbeat)))
-    server = start_app(data, log)
+    # 3. Restart on the same data folder once both heartbeats are stale (seconds, with the short limits).
+    [(ingest_beat,)] = _query(data, "SELECT updated_at FROM source WHERE name = ?", big.name)
+    wait_until(
+        lambda: _age_s(heartbeat) > RUN_STALE_S + 1 and _age_s(ingest_beat) > INGEST_STALE_S + 1,
+        timeout=max(RUN_STALE_S, INGEST_STALE_S) + scaled(30),
+        what="the killed run's and ingest's heartbeats to go stale",
+    )
+    server = start_app(data, log, LIVENESS)
     page = new_page(browser)
     try:
         login(page, server.url, "ed", password("ed"))
@@ -161,7 +165,11 @@ def test_killed_ingest_and_killed_run_are_failed_consistent_and_recoverable(brow
         # ... and it can be retried.
         open_tab(page, "Sources")
         click(page, "Retry 1 failed source(s)")
-        wait_for_text(page, "Last upload", timeout=600_000)
+        wait_for_rows(
+            data, "SELECT 1 FROM source WHERE name = ? AND status = 'READY'", big.name,
+            what="the retried big file to be ready", limit_s=600, server=server,
+        )  # fmt: skip
+        wait_for_text(page, "Last upload", timeout=page_catch_up_ms())
         [(status, chunks)] = _query(data, "SELECT status, chunk_count FROM source WHERE name = ?", big.name)
         assert status == "READY" and chunks > 100
         assert _doctor(data).returncode == 0
@@ -179,19 +187,14 @@ def test_killed_ingest_and_killed_run_are_failed_consistent_and_recoverable(brow
         screenshot(page, "crash-run-failed")
         select(page, "Resume a run", f"#{run_id} ·")
         click(page, "Resume")
-        _wait_until(
-            lambda: _query(data, "SELECT 1 FROM run WHERE id = ? AND status != 'RUNNING'", run_id),
-            1200,
-            "the resumed run to end",
-            interval=1,
-        )
+        wait_for_run_end(data, run_id, server=server, limit_s=1200)
         [(status, draft_id)] = _query(data, "SELECT status, draft_id FROM run WHERE id = ?", run_id)
         assert status == "SUCCEEDED" and draft_id
         after = _query(data, "SELECT id, stage, total_tokens FROM llm_call WHERE run_id = ? ORDER BY id", run_id)
         assert after[: len(calls_before)] == calls_before and len(after) > len(calls_before)
         # Resumed, not restarted: no planning call was repeated.
         assert [stage for _id, stage, _t in after[len(calls_before) :] if stage in ("plan", "repair")] == []
-        wait_for_text(page, f"Open draft {draft_id} in the Editor")
+        wait_for_text(page, f"Open draft {draft_id} in the Editor", timeout=page_catch_up_ms())
         screenshot(page, "crash-run-resumed")
         go(page, "Usage")
         wait_for_text(page, "Total tokens")

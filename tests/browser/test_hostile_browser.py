@@ -27,6 +27,7 @@ from tests.browser.ui import (
     upload,
     wait_for_text,
 )
+from tests.timing import scaled
 
 pytestmark = pytest.mark.browser
 
@@ -106,7 +107,7 @@ def _wait_for_report(page) -> str:
             const text = document.querySelector('[data-testid="stMain"]').innerText;
             return text.includes('Last upload') && !text.includes('while the files are ingested');
         }""",
-        timeout=300_000,
+        timeout=scaled(300_000),
         polling=500,
     )
     wait_for_app(page)

@@ -28,7 +28,7 @@ STEPS = [
 
 
 def test_editorial_journey_from_first_visit_to_export(app_server, browser, tmp_path):
-    journey = steps.Journey(app_server.url, app_server.data_dir, browser)
+    journey = steps.Journey(app_server.url, app_server.data_dir, browser, server=app_server)
     timings = {}
     try:
         for step in STEPS:

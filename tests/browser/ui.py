@@ -8,6 +8,7 @@ import re
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import wait_for_app
+from tests.timing import scaled
 
 MAIN = '[data-testid="stMain"]'
 
@@ -47,7 +48,7 @@ def new_page(browser, *, timeout: float = 120_000):
     page = context.new_page()
     page.dialogs = []
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-    page.set_default_timeout(timeout)
+    page.set_default_timeout(scaled(timeout))
     return page
 
 
@@ -146,9 +147,10 @@ def main_text(page) -> str:
     return page.locator(MAIN).inner_text()
 
 
-def wait_for_text(page, text: str, timeout: float = 180_000) -> None:
-    """Wait until ``text`` appears in the main area."""
-    page.locator(MAIN).get_by_text(text, exact=False).first.wait_for(timeout=timeout)
+def wait_for_text(page, text: str, timeout: float | None = None) -> None:
+    """Wait until ``text`` appears in the main area (default limit 180 s, scaled; a given ``timeout`` is used as is)."""
+    limit = scaled(180_000) if timeout is None else timeout
+    page.locator(MAIN).get_by_text(text, exact=False).first.wait_for(timeout=limit)
 
 
 def login(page, url: str, username: str, password: str) -> None:
@@ -170,7 +172,7 @@ def log_out(page) -> None:
 def errors(page, *, expect: bool = True) -> list[str]:
     """Texts of the error boxes in the main area (waiting for one to show when ``expect``)."""
     if expect:
-        page.locator(f'{MAIN} [data-testid="stAlertContentError"]').first.wait_for(timeout=30_000)
+        page.locator(f'{MAIN} [data-testid="stAlertContentError"]').first.wait_for(timeout=scaled(30_000))
         wait_for_app(page)
     boxes = page.locator(f'{MAIN} [data-testid="stAlertContentError"] [data-testid="stMarkdownContainer"]')
     return [text.strip() for text in boxes.all_inner_texts()]

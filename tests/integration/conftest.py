@@ -41,3 +41,12 @@ def embedded_chat_model(embedded_llm_settings):
     from editorial.llm import build_chat_model
 
     return build_chat_model(embedded_llm_settings)
+
+
+@pytest.fixture(scope="session")
+def real_embeddings():
+    """The real embedding model (all-MiniLM-L6-v2), loaded once for the session; it holds no per-test state."""
+    from editorial.embeddings import build_embeddings
+    from editorial.settings import Settings
+
+    return build_embeddings(Settings(_env_file=None))

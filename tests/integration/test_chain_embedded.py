@@ -18,6 +18,7 @@ from editorial.chain.write import section_headings
 from editorial.collections import create_collection
 from editorial.frontmatter import validate_front_matter
 from editorial.ingest import IngestItem, ingest_items
+from tests.timing import scaled, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -36,10 +37,8 @@ class Tokens(ChainCallbacks):
         self.sections.append((index, total))
 
 
-def test_plan_and_write_a_short_post_with_the_embedded_model(settings, engine):
-    from editorial.embeddings import build_embeddings
-
-    embeddings = build_embeddings(settings)
+def test_plan_and_write_a_short_post_with_the_embedded_model(settings, engine, real_embeddings):
+    embeddings = real_embeddings
     collection = create_collection(engine, name="RAG notes")
     items = [IngestItem(path.name, path.read_bytes()) for path in sorted(CORPUS.glob("*.md"))]
     ingest_items(settings, engine, embeddings, collection_id=collection.id, items=items)
@@ -80,14 +79,13 @@ def test_plan_and_write_a_short_post_with_the_embedded_model(settings, engine):
     assert ratio < 12, f"{ratio:.1f} tokens per published word"
 
 
-def test_cancel_mid_section_stops_fast_and_the_run_resumes(settings, engine):
+def test_cancel_mid_section_stops_fast_and_the_run_resumes(settings, engine, real_embeddings):
     import time
 
     from db.models import Run
     from editorial.chain.runner import RunRegistry
-    from editorial.embeddings import build_embeddings
 
-    embeddings = build_embeddings(settings)
+    embeddings = real_embeddings
     collection = create_collection(engine, name="RAG notes")
     items = [IngestItem(path.name, path.read_bytes()) for path in sorted(CORPUS.glob("*.md"))]
     ingest_items(settings, engine, embeddings, collection_id=collection.id, items=items)
@@ -97,15 +95,24 @@ def test_cancel_mid_section_stops_fast_and_the_run_resumes(settings, engine):
         kind=RunKind.PLAN_AND_WRITE, topic="vector stores", collection_id=collection.id, target_words=300
     )
     handle = registry.start(request, services)
-    deadline = time.time() + 600
-    while time.time() < deadline and not (handle.progress.section_index == 1 and len(handle.progress.streamed) > 20):
-        time.sleep(0.05)
+
+    def mid_section_two() -> bool:
+        assert not handle.done, f"the run ended before section 2 streamed: {handle.progress.snapshot().outcome}"
+        return handle.progress.section_index == 1 and len(handle.progress.streamed) > 20
+
+    wait_until(
+        mid_section_two,
+        timeout=scaled(900),
+        max_interval=0.1,
+        what="section 2 to be streaming (more than 20 characters)",
+        describe=lambda: f"section {handle.progress.section_index}, {len(handle.progress.streamed)} characters",
+    )
     asked = time.perf_counter()
     assert registry.cancel(handle.run_id)
-    handle.thread.join(60)
+    handle.thread.join(scaled(60))
     stopped = time.perf_counter() - asked
     outcome = handle.progress.snapshot().outcome
-    assert outcome.status == RunStatus.CANCELLED and stopped < 5, stopped
+    assert outcome.status == RunStatus.CANCELLED and stopped < scaled(5), stopped
     with session_scope(engine) as session:
         run = session.get(Run, handle.run_id)
         assert len(run.state["sections"]) == 1
@@ -113,7 +120,8 @@ def test_cancel_mid_section_stops_fast_and_the_run_resumes(settings, engine):
     assert kept["successful_requests"] >= 7  # the plan's calls, section 1 and the cut section 2
 
     resumed = registry.start(request, services, resume_run_id=handle.run_id)
-    resumed.thread.join(600)
+    resumed.thread.join(scaled(900))
+    assert resumed.done, "the resumed run did not end"
     final = resumed.progress.snapshot().outcome
     assert final.status == RunStatus.SUCCEEDED, final.error
     assert final.usage.total_tokens > kept["total_tokens"]

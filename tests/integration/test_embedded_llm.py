@@ -12,6 +12,7 @@ from editorial.llm import build_chat_model, check_model, describe_model_source
 from editorial.llm import embedded as embedded_module
 from editorial.llm.local import LocalChatModel
 from editorial.llm.worker import get_worker
+from tests.timing import scaled
 
 pytestmark = pytest.mark.integration
 
@@ -84,7 +85,7 @@ def test_an_event_cancels_a_run_within_moments(embedded_chat_model: LocalChatMod
     timer.cancel()
     assert reply.response_metadata["finish_reason"] == "cancelled"
     assert reply.usage_metadata["output_tokens"] < 400
-    assert elapsed < 15, f"cancellation took {elapsed:.1f} s"
+    assert elapsed < scaled(15), f"cancellation took {elapsed:.1f} s"
 
 
 def test_a_callback_or_preset_event_cancels_too(embedded_chat_model: LocalChatModel):
@@ -106,7 +107,7 @@ def test_closing_a_stream_stops_its_generation(embedded_chat_model: LocalChatMod
     stream.close()  # what a Streamlit rerun or a `break` does
     started = time.perf_counter()
     embedded_chat_model.invoke(QUESTION, max_new_tokens=3)  # queued behind the abandoned run, if it still ran
-    assert time.perf_counter() - started < 15  # the abandoned 400-token run would take over a minute
+    assert time.perf_counter() - started < scaled(15)  # the abandoned 400-token run would take over a minute
 
 
 def test_works_from_non_main_threads(embedded_chat_model: LocalChatModel):
@@ -122,7 +123,7 @@ def test_works_from_non_main_threads(embedded_chat_model: LocalChatModel):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=120)
+        thread.join(timeout=scaled(120))
     assert results["run0"] == results["run1"] and isinstance(results["run0"], str) and results["run0"]
     assert get_worker().thread.name == "editorial-torch-worker"
 
@@ -141,7 +142,7 @@ def test_the_saved_checkpoint_and_loaded_model_are_reused(
     started = time.perf_counter()
     assert embedded_module.ensure_embedded_checkpoint(embedded_llm_settings) == folder
     again = build_chat_model(embedded_llm_settings, role="writer")
-    assert time.perf_counter() - started < 2
+    assert time.perf_counter() - started < scaled(2)
     assert again.loaded is embedded_chat_model.loaded
     assert weights.stat().st_mtime_ns == before
     assert embedded_module.read_checkpoint_marker(folder)["dtype"] == "bfloat16"

@@ -11,8 +11,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,9 +19,11 @@ from db.crud import sources as crud
 from db.models import Role, SourceStatus
 from db.session import session_scope
 from editorial.collections import create_collection
-from editorial.ingest import Action, IngestItem, delete_source, ingest_items, live, retry_items
+from editorial.ingest import Action, IngestItem, delete_source, ingest_items, retry_items
 from editorial.ingest.consistency import check_consistency, check_sources
+from editorial.ingest.live import heartbeat_stale
 from editorial.retrieval import search
+from tests.timing import scaled, wait_until
 from tests.unit.workflow_support import make_user
 
 pytestmark = pytest.mark.integration
@@ -33,12 +33,9 @@ FIXTURES = REPO / "tests" / "fixtures" / "sources"
 GOOD = ["tidewater.md", "borrow-checker.html", "espresso-handbook.pdf", "autoscaling-runbook.docx"]
 
 
-@pytest.fixture(scope="module")
-def embeddings():
-    from editorial.embeddings import build_embeddings
-    from editorial.settings import Settings
-
-    return build_embeddings(Settings())
+@pytest.fixture
+def embeddings(real_embeddings):
+    return real_embeddings
 
 
 def files(*names: str) -> list[IngestItem]:
@@ -146,7 +143,7 @@ def _record_count(database: Path) -> int:
         return 0
 
 
-def test_a_process_killed_mid_ingest_is_found_repaired_and_retried(settings, engine, embeddings, tmp_path, monkeypatch):
+def test_a_process_killed_mid_ingest_is_found_repaired_and_retried(settings, engine, embeddings, tmp_path):
     big = tmp_path / "big.md"
     big.write_text(
         "\n\n".join(f"## Part {i}\n\n" + f"Sentence {i} about the topic of part {i}. " * 22 for i in range(260))
@@ -158,9 +155,11 @@ def test_a_process_killed_mid_ingest_is_found_repaired_and_retried(settings, eng
     )  # fmt: skip
     database = settings.resolved_data_dir / "editorial.db"
     try:
-        deadline = time.monotonic() + 240
-        while _record_count(database) == 0 and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_until(
+            lambda: _record_count(database) > 0 or process.poll() is not None,
+            timeout=scaled(240),
+            what="the ingest subprocess to store its first chunks",
+        )
         assert process.poll() is None, "the ingest finished before it could be killed"
     finally:
         process.send_signal(signal.SIGKILL)
@@ -171,10 +170,16 @@ def test_a_process_killed_mid_ingest_is_found_repaired_and_retried(settings, eng
     row = source_rows(engine, collection)["big.md"]
     assert row.status is SourceStatus.INGESTING and row.chunk_count == 0  # never shown ready
 
-    monkeypatch.setattr(live, "STALE_AFTER", timedelta(0))  # the killed process's heartbeat counts as stale now
-    found = check_sources(settings, repair=False)
+    # A short stale limit (a setting) instead of waiting out the default 60 s of silence.
+    short = settings.model_copy(update={"ingest_heartbeat_s": 0.1, "ingest_stale_after_s": 0.5})
+    wait_until(
+        lambda: heartbeat_stale(source_rows(engine, collection)["big.md"].updated_at, short.ingest_stale_after),
+        timeout=scaled(30),
+        what="the killed ingest's heartbeat to go stale",
+    )
+    found = check_sources(short, repair=False)
     assert not found.ok and found.message.startswith("1 interrupted ingest(s) (big.md)")
-    assert check_sources(settings, repair=True).ok
+    assert check_sources(short, repair=True).ok
     row = source_rows(engine, collection)["big.md"]
     assert row.status is SourceStatus.FAILED
     assert row.error == "Ingestion was interrupted before all chunks were stored; retry it."

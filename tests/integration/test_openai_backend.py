@@ -143,18 +143,17 @@ def test_dispatcher_builds_the_openai_writer_from_settings(monkeypatch):
 
 
 @pytest.mark.integration
-def test_cli_write_against_the_server_prints_draft_and_usage(settings, engine, capsys):
+def test_cli_write_against_the_server_prints_draft_and_usage(settings, engine, capsys, real_embeddings):
     from pathlib import Path
 
     from editorial.cli import main
     from editorial.collections import create_collection
-    from editorial.embeddings import build_embeddings
     from editorial.ingest import IngestItem, ingest_items
 
     corpus = Path(__file__).resolve().parents[2] / "bench" / "corpus" / "rag"
     collection = create_collection(engine, name="RAG notes")
     items = [IngestItem(p.name, p.read_bytes()) for p in sorted(corpus.glob("*.md"))]
-    ingest_items(settings, engine, build_embeddings(settings), collection_id=collection.id, items=items)
+    ingest_items(settings, engine, real_embeddings, collection_id=collection.id, items=items)
     with FakeOpenAIServer(good_responder, structured=outline) as server:
         code = main(
             [

@@ -12,6 +12,7 @@ from editorial import sessions
 from editorial.datastore import open_database
 from editorial.settings import get_settings
 from pages.ui.state import Keys
+from tests.timing import scaled
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP = str(REPO_ROOT / "streamlit_app.py")
@@ -50,11 +51,11 @@ def open_page(
     timeout: float = 120,
     state: dict | None = None,
 ) -> AppTest:
-    """Run the app (optionally logged in) and switch to ``page`` (e.g. ``"pages/settings.py"``).
+    """Run the app (optionally logged in) and switch to ``page`` (e.g. ``"pages/settings.py"``); ``timeout`` is scaled.
 
     ``state`` seeds more session-state entries (e.g. ``{Keys.DRAFT_ID: 3}``) before the first run.
     """
-    at = AppTest.from_file(APP, default_timeout=timeout)
+    at = AppTest.from_file(APP, default_timeout=scaled(timeout))
     if role is not None:
         login(at, ensure_user(username or str(Role(role).value), role))
     for key, value in (state or {}).items():

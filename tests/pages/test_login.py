@@ -12,6 +12,7 @@ from editorial.datastore import open_database
 from editorial.settings import get_settings
 from pages.ui.state import Keys
 from tests.pages.helpers import APP, login, open_page
+from tests.timing import scaled
 
 
 def _engine():
@@ -29,7 +30,7 @@ def _submit(at: AppTest, label: str) -> AppTest:
 
 
 def test_first_visit_creates_the_admin_and_logs_in():
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = AppTest.from_file(APP, default_timeout=scaled(60)).run()
     assert not at.exception
     assert at.subheader[0].value == "Create the admin account"
     _fill(at, {"first_admin_name": "boss", "first_admin_password": "long-password", "first_admin_repeat": "other"})
@@ -50,7 +51,7 @@ def test_first_visit_creates_the_admin_and_logs_in():
 def test_login_wrong_password_slow_down_and_logout():
     with session_scope(_engine()) as session:
         add_user(session=session, actor=None, username="ada", password="right-password", role=Role.ADMIN)
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = AppTest.from_file(APP, default_timeout=scaled(60)).run()
     assert at.subheader[0].value == "Log in"
     for _ in range(2):
         _fill(at, {"login_name": "ada", "login_password": "wrong-password"})
@@ -84,7 +85,7 @@ def test_every_page_needs_a_session():
     at = open_page(role=None)
     assert at.subheader[0].value in ("Create the admin account", "Log in")
     for page in ("pages/drafts.py", "pages/editor.py", "pages/review.py", "pages/users.py"):
-        at = AppTest.from_file(APP, default_timeout=60).run()
+        at = AppTest.from_file(APP, default_timeout=scaled(60)).run()
         try:
             at.switch_page(page).run()
         except ValueError:  # not even registered before login
@@ -139,7 +140,7 @@ def test_an_unknown_name_gets_the_same_answers_as_a_real_one():
         add_user(session=session, actor=None, username="ada", password="right-password", role=Role.ADMIN)
     answers = {}
     for name in ("ada", "nobody"):
-        at = AppTest.from_file(APP, default_timeout=60).run()
+        at = AppTest.from_file(APP, default_timeout=scaled(60)).run()
         answers[name] = []
         for _ in range(4):
             _fill(at, {"login_name": name, "login_password": "wrong-password"})
@@ -150,7 +151,7 @@ def test_an_unknown_name_gets_the_same_answers_as_a_real_one():
 
 
 def test_the_first_admin_needs_a_strong_password_and_names_ignore_case():
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = AppTest.from_file(APP, default_timeout=scaled(60)).run()
     _fill(at, {"first_admin_name": "Boss", "first_admin_password": "password1", "first_admin_repeat": "password1"})
     _submit(at, "Create the admin account")
     assert at.error[0].value.startswith("That password is too easy to guess")
@@ -158,7 +159,7 @@ def test_the_first_admin_needs_a_strong_password_and_names_ignore_case():
     _fill(at, {"first_admin_password": "long-password", "first_admin_repeat": "long-password"})
     _submit(at, "Create the admin account")
     assert at.session_state[Keys.USERNAME] == "Boss"
-    at = login(AppTest.from_file(APP, default_timeout=60), _user("Boss")).run()
+    at = login(AppTest.from_file(APP, default_timeout=scaled(60)), _user("Boss")).run()
     at.switch_page("pages/users.py").run()
     at.text_input(key="add_user_name").set_value("boss")
     at.text_input(key="add_user_password").set_value("long-enough")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlmodel import select
 
@@ -17,6 +15,7 @@ from editorial.datastore import open_database
 from editorial.settings import get_settings
 from pages.ui import resources
 from tests.pages.helpers import open_page
+from tests.timing import scaled, wait_until
 from tests.unit.chain_fakes import RecordingChatModel, fake_search, good_responder
 
 PAGE = "pages/plan_write.py"
@@ -48,12 +47,9 @@ def fake_chain(monkeypatch):
     return state
 
 
-def wait_for_runs(timeout: float = 30) -> None:
+def wait_for_runs(limit_s: float = 30) -> None:
     registry = resources.run_registry()
-    deadline = time.time() + timeout
-    while registry.active_ids() and time.time() < deadline:
-        time.sleep(0.05)
-    assert not registry.active_ids()
+    wait_until(lambda: not registry.active_ids(), timeout=scaled(limit_s), what="the page's runs (fake models) to end")
 
 
 def plan_from_page(at):

@@ -17,6 +17,7 @@ from editorial.frontmatter import normalize_front_matter, parse_post
 from editorial.settings import get_settings
 from pages.ui.state import Keys
 from tests.pages.helpers import APP, ensure_user, open_page
+from tests.timing import scaled
 
 FRONT = {"title": "Grounded", "description": "d", "tags": ["python"], "ai_disclosure_level": "fully_autonomous"}
 
@@ -110,7 +111,7 @@ def _click(at: AppTest, label: str) -> AppTest:
 
 def test_acceptance_flow_from_a_fresh_install():
     # 1. First visit: create the admin.
-    admin = AppTest.from_file(APP, default_timeout=120).run()
+    admin = AppTest.from_file(APP, default_timeout=scaled(120)).run()
     admin.text_input(key="first_admin_name").set_value("boss")
     admin.text_input(key="first_admin_password").set_value("boss-quiet-harbour")
     admin.text_input(key="first_admin_repeat").set_value("boss-quiet-harbour")
@@ -141,7 +142,7 @@ def test_acceptance_flow_from_a_fresh_install():
         ).id
 
     # 4. The editor logs in, edits Markdown and front matter, saves and submits.
-    editor = _login(AppTest.from_file(APP, default_timeout=120).run(), "ed", "ed-quiet-harbour")
+    editor = _login(AppTest.from_file(APP, default_timeout=scaled(120)).run(), "ed", "ed-quiet-harbour")
     editor.session_state[Keys.DRAFT_ID] = draft_id
     editor.switch_page("pages/editor.py").run()
     editor.text_area(key=f"editor.{draft_id}.body").set_value("# Intro\n\nEdited text [1].")
@@ -158,7 +159,7 @@ def test_acceptance_flow_from_a_fresh_install():
     assert "may not manage users" in editor.error[0].value  # ... nor manage users
 
     # 5. The reviewer requests changes.
-    reviewer = _login(AppTest.from_file(APP, default_timeout=120).run(), "rita", "rita-quiet-harbour")
+    reviewer = _login(AppTest.from_file(APP, default_timeout=scaled(120)).run(), "rita", "rita-quiet-harbour")
     reviewer.switch_page("pages/review.py").run()
     reviewer.text_area(key=f"review_note_{draft_id}").set_value("Add a conclusion.")
     reviewer.button(key="request_changes").click().run()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -15,17 +14,20 @@ from editorial.datastore import open_database
 from editorial.settings import get_settings
 from pages.ui.state import Keys
 from tests.pages.helpers import ensure_user, open_page
+from tests.timing import scaled, wait_until
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"
 PAGE = "pages/sources.py"
 
 
-def _wait_for_report(at, timeout: float = 240):
-    deadline = time.monotonic() + timeout
-    while Keys.INGEST_JOB in at.session_state and time.monotonic() < deadline:
-        time.sleep(0.5)
+def _wait_for_report(at, limit_s: float = 240):
+    """Rerun the page (as its poll does) until the ingest job it started is gone from the session."""
+
+    def finished() -> bool:
         at.run()
-    assert Keys.INGEST_JOB not in at.session_state, "the ingest did not finish"
+        return Keys.INGEST_JOB not in at.session_state
+
+    wait_until(finished, timeout=scaled(limit_s), what="the page's ingest job to finish", interval=0.2)
     return at
 
 
