@@ -63,7 +63,10 @@ def init_command(args: argparse.Namespace) -> int:
             print(f"embedded model ready: {ensure_embedded_checkpoint(settings)}", flush=True)
         if any(spec.backend == "embedded" for spec in specs) and ort_available():
             try:  # the fast runtime is built once here; without it the embedded model runs on transformers
-                print(f"fast embedded runtime ready: {ensure_ort_model(settings, progress=print)}", flush=True)
+                print(
+                    f"fast embedded runtime ready: {ensure_ort_model(settings, settings.llm_onnx_variant, print)}",
+                    flush=True,
+                )
             except ModelUnavailable as exc:
                 print(f"fast embedded runtime unavailable, transformers will be used: {exc}", flush=True)
     return 0

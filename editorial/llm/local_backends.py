@@ -22,7 +22,7 @@ from editorial.llm.embedded import (
     read_checkpoint_marker,
 )
 from editorial.llm.local import LoadedModel, LocalChatModel, load_local_model, locate_transformers_model
-from editorial.llm.ort_convert import ORT_VARIANT, ensure_ort_model, ort_available, ort_model_path, read_ort_marker
+from editorial.llm.ort_convert import ensure_ort_model, ort_available, ort_model_path, read_ort_marker
 from editorial.llm.ort_engine import get_engine, ort_thread_count
 from editorial.llm.spec import Backend, ModelSpec
 from editorial.settings import EMBEDDED, Settings
@@ -96,7 +96,7 @@ def build_embedded(settings: Settings, spec: ModelSpec) -> LocalChatModel:
     checkpoint = ensure_embedded_checkpoint(settings)
     if ort_available():
         try:
-            folder = ensure_ort_model(settings, ORT_VARIANT)
+            folder = ensure_ort_model(settings, settings.llm_onnx_variant)
             return _wrap(settings, spec, load_ort_model(folder, checkpoint, ort_thread_count(settings.llm_threads)))
         except ModelUnavailable as exc:
             log.warning("Embedded ONNX runtime unavailable, using transformers instead: %s", exc)
@@ -116,9 +116,10 @@ def build_transformers(settings: Settings, spec: ModelSpec) -> LocalChatModel:
 
 def describe_embedded(settings: Settings, spec: ModelSpec) -> str:
     """Where the embedded model loads from: its converted checkpoint, or the package GGUF before conversion."""
-    onnx = read_ort_marker(ort_model_path(settings)) if ort_available() else None
+    folder = ort_model_path(settings, settings.llm_onnx_variant)
+    onnx = read_ort_marker(folder) if ort_available() else None
     if onnx:
-        return f"ONNX Runtime GenAI model {ort_model_path(settings)} ({onnx.get('variant', '?')})"
+        return f"ONNX Runtime GenAI model {folder} ({onnx.get('variant', '?')})"
     folder = embedded_checkpoint_path(settings)
     marker = read_checkpoint_marker(folder)
     if marker:

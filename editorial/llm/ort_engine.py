@@ -17,11 +17,13 @@ import os
 import queue
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from editorial.errors import ModelUnavailable
 
@@ -66,27 +68,41 @@ class OrtEngine:
     def _start(self) -> None:
         started = time.perf_counter()
         command = [sys.executable, "-m", "editorial.llm.ort_worker", self.folder, str(self.threads)]
+        root = str(Path(__file__).resolve().parents[2])  # the folder holding the editorial package, whatever the cwd
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
         process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self._stderr(),
             text=True,
             encoding="utf-8",
             bufsize=1,
             env=env,
+            cwd=root,
             start_new_session=True,  # a Ctrl-C in the terminal reaches the app, which then closes the pipe
         )
         ready = _read_ready(process)
         if not ready.get("ready"):
             process.kill()
-            reason = ready.get("error") or "it exited while loading"
+            reason = ready.get("error") or f"it exited while loading: {self._last_error_line()}"
             raise ModelUnavailable(f"The embedded model could not start its ONNX Runtime process ({reason}).")
         self._process = process
         self.load_seconds = time.perf_counter() - started
         threading.Thread(target=self._read, args=(process,), name="ort-engine-reader", daemon=True).start()
         log.info("ONNX Runtime GenAI process %s ready in %.1f s (%s)", process.pid, self.load_seconds, self.folder)
+
+    def _stderr(self):
+        """The child's standard error: a temporary file whose last line explains a failed start."""
+        if getattr(self, "_errors", None) is None:
+            self._errors = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 - lives with the engine
+        return self._errors
+
+    def _last_error_line(self) -> str:
+        self._errors.seek(0)
+        lines = [line.strip() for line in self._errors.read()[-4000:].splitlines() if line.strip()]
+        return lines[-1][:200] if lines else "no message"
 
     def submit(self, ids: list[int], options: dict, events: queue.SimpleQueue, cancelled: Callable[[], bool]) -> Job:
         """Queue a generation for prompt ``ids``; new token ids are put on ``events`` as lists.
