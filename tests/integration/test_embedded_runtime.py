@@ -44,7 +44,7 @@ def test_the_default_embedded_model_runs_on_onnx_in_its_own_process(embedded_cha
 
 
 def test_greedy_output_follows_the_transformers_path(embedded_llm_settings, embedded_chat_model: LocalChatModel):
-    settings = embedded_llm_settings.model_copy(update={"llm_backend": "transformers", "torch_dtype": "float32"})
+    settings = embedded_llm_settings.model_copy(update={"llm_backend": "transformers"})  # the bfloat16 path
     reference = build_transformers(settings, spec_for(settings))
     assert reference.loaded.engine is None
     fast = embedded_chat_model.invoke(QUESTION, max_new_tokens=24).content
