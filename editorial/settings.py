@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     repetition_penalty: float = 1.1
     torch_dtype: Literal["float32", "bfloat16"] = "bfloat16"
     torch_threads: int = Field(default=0, description="Threads for torch; 0 means one per core.")
+    llm_threads: int = Field(default=0, description="Threads for the embedded ONNX runtime; 0 means one per core.")
+    llm_onnx_variant: Literal["int8", "int4"] = Field(
+        default="int8", description="Weights of the embedded ONNX model: int8 (closest to the reference) or int4."
+    )
 
     # --- assists (Ask, description, tags, tone, source summaries) ---------------
     # Blank: the bundled models. Otherwise a Hugging Face model id (in the local cache) or a local folder.

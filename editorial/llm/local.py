@@ -21,6 +21,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,10 @@ class LoadedModel:
     source: str
     dtype: str
     load_seconds: float
+    engine: Any = None
+    """An :class:`~editorial.llm.ort_engine.OrtEngine` when an ONNX runtime generates (``model`` is then None)."""
+    end_ids: frozenset[int] = frozenset()
+    """End-of-text token ids when ``model`` is None."""
 
 
 _models: dict[tuple[str, str], LoadedModel] = {}
@@ -282,9 +287,20 @@ class _Run:
         self.prompt_tokens = int(self.input_ids.shape[-1])
         self.max_new_tokens = int(kwargs.get("max_new_tokens") or chat.max_new_tokens)
         self.events: queue.SimpleQueue = queue.SimpleQueue()
-        config = self._generation_config(kwargs)
-        job = self._job(config, attention_mask, stream)
-        self.future = get_worker().submit(job, threads=chat.torch_threads)
+        self.engine_job: Any = None
+        if self.loaded.engine is not None and self.cancelled():  # cancelled before it started: no tokens
+            self.was_cancelled = True
+            self.future = Future()
+            self.future.set_result([])
+        elif self.loaded.engine is not None:  # an ONNX runtime in its own process: it streams every run
+            self.engine_job = self.loaded.engine.submit(
+                self.input_ids[0].tolist(), self._engine_options(kwargs), self.events, self.cancelled
+            )
+            self.future = self.engine_job.future
+        else:
+            config = self._generation_config(kwargs)
+            job = self._job(config, attention_mask, stream)
+            self.future = get_worker().submit(job, threads=chat.torch_threads)
         self.future.add_done_callback(lambda _: self.events.put(_DONE))
 
     def cancelled(self) -> bool:
@@ -294,6 +310,17 @@ class _Run:
     def cancel(self) -> None:
         """Stop the generation at the next token (no-op once it has finished)."""
         self._closed.set()
+
+    def _engine_options(self, kwargs: dict) -> dict[str, Any]:
+        chat = self.chat
+        temperature = float(kwargs.get("temperature", chat.temperature) or 0.0)
+        return {
+            "max_new_tokens": self.max_new_tokens,
+            "min_new_tokens": int(kwargs.get("min_new_tokens") or 0),
+            "temperature": temperature,
+            "top_p": float(kwargs.get("top_p", chat.top_p)),
+            "repetition_penalty": float(kwargs.get("repetition_penalty", chat.repetition_penalty)),
+        }
 
     def _generation_config(self, kwargs: dict) -> Any:
         model, tokenizer, chat = self.loaded.model, self.loaded.tokenizer, self.chat
@@ -375,7 +402,7 @@ class _Run:
             reason = "stop"
         elif len(ids) >= self.max_new_tokens:
             reason = "length"
-        elif self.was_cancelled:
+        elif self.was_cancelled or getattr(self.engine_job, "was_cancelled", False):
             reason = "cancelled"
         else:
             reason = "stop"  # a custom stopping criterion of the model
@@ -385,9 +412,13 @@ class _Run:
         """Prompt and completion tokens counted with the model's tokenizer (a trailing end token not counted)."""
         end_ids = _end_token_ids(self.loaded)
         output = len(ids) - (1 if ids and ids[-1] in end_ids else 0)
-        return UsageMetadata(
+        usage = UsageMetadata(
             input_tokens=self.prompt_tokens, output_tokens=output, total_tokens=self.prompt_tokens + output
         )
+        cached = getattr(self.engine_job, "cached", 0)
+        if cached:  # prompt tokens served from the runtime's KV cache (a shared prefix with the previous call)
+            usage["input_token_details"] = {"cache_read": cached}
+        return usage
 
     def metadata(self, reason: str) -> dict[str, Any]:
         """``response_metadata`` of the answer."""
@@ -423,6 +454,8 @@ def _partial_stop_length(text: str, stops: list[str]) -> int:
 
 
 def _end_token_ids(loaded: LoadedModel) -> set[int]:
+    if loaded.model is None:
+        return set(loaded.end_ids)
     ids = loaded.model.generation_config.eos_token_id
     ends = set(ids if isinstance(ids, list) else [ids] if ids is not None else [])
     if loaded.tokenizer.eos_token_id is not None:

@@ -1,7 +1,15 @@
-"""The two in-process backends: ``embedded`` (bundled SmolLM2) and ``transformers`` (any id or folder)."""
+"""The two local backends: ``embedded`` (bundled SmolLM2) and ``transformers`` (any id or folder).
+
+``embedded`` runs the bundled SmolLM2 on ONNX Runtime GenAI (int4, in a child process: :mod:`editorial.llm.ort_engine`)
+and falls back to the transformers path when that runtime is missing or its model cannot be built.
+``transformers`` with the model name ``embedded`` is the same model on the transformers path (bfloat16 torch).
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import threading
 import time
 from pathlib import Path
 
@@ -13,15 +21,54 @@ from editorial.llm.embedded import (
     ensure_embedded_checkpoint,
     read_checkpoint_marker,
 )
-from editorial.llm.local import LocalChatModel, load_local_model, locate_transformers_model
+from editorial.llm.local import LoadedModel, LocalChatModel, load_local_model, locate_transformers_model
+from editorial.llm.ort_convert import ensure_ort_model, ort_available, ort_model_path, read_ort_marker
+from editorial.llm.ort_engine import get_engine, ort_thread_count
 from editorial.llm.spec import Backend, ModelSpec
-from editorial.settings import Settings
+from editorial.settings import EMBEDDED, Settings
+
+log = logging.getLogger(__name__)
 
 EMBEDDED_DISPLAY_NAME = f"{EMBEDDED_MODEL_NAME.split('/')[-1]} (embedded)"
+TRANSFORMERS_EMBEDDED_NAME = f"{EMBEDDED_MODEL_NAME.split('/')[-1]} (transformers)"
+
+_ort_models: dict[tuple[str, int], LoadedModel] = {}
+_ort_lock = threading.Lock()
+
+
+def load_ort_model(folder: Path, checkpoint: Path, threads: int) -> LoadedModel:
+    """The ONNX model in ``folder`` (its process started) with the checkpoint's tokenizer, once per process."""
+    from transformers import AutoTokenizer
+
+    key = (str(folder), threads)
+    with _ort_lock:
+        if key in _ort_models:
+            return _ort_models[key]
+        started = time.perf_counter()
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(checkpoint), local_files_only=True)
+        except Exception as exc:
+            raise ModelUnavailable(f"The embedded tokenizer could not be loaded from {checkpoint}: {exc}") from exc
+        engine = get_engine(str(folder), threads)
+        config = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))
+        eos = config["model"].get("eos_token_id")
+        ends = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        if tokenizer.eos_token_id is not None:
+            ends.add(tokenizer.eos_token_id)
+        variant = (read_ort_marker(folder) or {}).get("variant", "onnx")
+        loaded = LoadedModel(
+            None, tokenizer, str(folder), variant, time.perf_counter() - started, engine=engine, end_ids=frozenset(ends)
+        )
+        _ort_models[key] = loaded
+        return loaded
 
 
 def _chat_model(settings: Settings, spec: ModelSpec, source: str, offline: bool) -> LocalChatModel:
     loaded = load_local_model(source, settings.torch_dtype, offline=offline, label=_display_name(spec))
+    return _wrap(settings, spec, loaded)
+
+
+def _wrap(settings: Settings, spec: ModelSpec, loaded: LoadedModel) -> LocalChatModel:
     return LocalChatModel.from_loaded(
         loaded,
         model_name=_display_name(spec),
@@ -35,23 +82,44 @@ def _chat_model(settings: Settings, spec: ModelSpec, source: str, offline: bool)
 
 
 def _display_name(spec: ModelSpec) -> str:
-    return EMBEDDED_DISPLAY_NAME if spec.backend == "embedded" else spec.model
+    if spec.model == EMBEDDED:
+        return EMBEDDED_DISPLAY_NAME if spec.backend == "embedded" else TRANSFORMERS_EMBEDDED_NAME
+    return spec.model
 
 
 def build_embedded(settings: Settings, spec: ModelSpec) -> LocalChatModel:
-    """The embedded SmolLM2-135M-Instruct, converting its GGUF once into ``models_dir``."""
-    folder = ensure_embedded_checkpoint(settings)
-    return _chat_model(settings, spec, str(folder), offline=True)
+    """The embedded SmolLM2-135M-Instruct on ONNX Runtime GenAI (built once into ``models_dir``).
+
+    Falls back to the transformers path (one warning in the log) when the runtime is not installed or its model
+    cannot be built or started.
+    """
+    checkpoint = ensure_embedded_checkpoint(settings)
+    if ort_available():
+        try:
+            folder = ensure_ort_model(settings, settings.llm_onnx_variant)
+            return _wrap(settings, spec, load_ort_model(folder, checkpoint, ort_thread_count(settings.llm_threads)))
+        except ModelUnavailable as exc:
+            log.warning("Embedded ONNX runtime unavailable, using transformers instead: %s", exc)
+    return _chat_model(settings, spec, str(checkpoint), offline=True)
 
 
 def build_transformers(settings: Settings, spec: ModelSpec) -> LocalChatModel:
-    """Any causal LM given as a local folder or a Hugging Face id (cache only when offline)."""
+    """Any causal LM given as a local folder or a Hugging Face id (cache only when offline).
+
+    The model name ``embedded`` is the bundled SmolLM2 on this path (its converted checkpoint, torch).
+    """
+    if spec.model == EMBEDDED:
+        return _chat_model(settings, spec, str(ensure_embedded_checkpoint(settings)), offline=True)
     source = locate_transformers_model(spec.model, offline=settings.hf_hub_offline)
     return _chat_model(settings, spec, source, offline=settings.hf_hub_offline)
 
 
 def describe_embedded(settings: Settings, spec: ModelSpec) -> str:
     """Where the embedded model loads from: its converted checkpoint, or the package GGUF before conversion."""
+    folder = ort_model_path(settings, settings.llm_onnx_variant)
+    onnx = read_ort_marker(folder) if ort_available() else None
+    if onnx:
+        return f"ONNX Runtime GenAI model {folder} ({onnx.get('variant', '?')})"
     folder = embedded_checkpoint_path(settings)
     marker = read_checkpoint_marker(folder)
     if marker:
@@ -65,6 +133,8 @@ def describe_embedded(settings: Settings, spec: ModelSpec) -> str:
 
 def describe_transformers(settings: Settings, spec: ModelSpec) -> str:
     """Where a transformers model loads from: a local folder or a Hugging Face id."""
+    if spec.model == EMBEDDED:
+        return f"converted checkpoint {embedded_checkpoint_path(settings)} (transformers, {settings.torch_dtype})"
     try:
         source = locate_transformers_model(spec.model, offline=settings.hf_hub_offline)
     except ModelUnavailable as exc:

@@ -60,8 +60,8 @@ def _blank_to_none(value: str | None) -> str | None:
 def spec_for(settings: Settings, role: Role = "default") -> ModelSpec:
     """The model a role uses: its ``planner_*`` / ``writer_*`` overrides, falling back to the ``llm_*`` settings.
 
-    The embedded backend always means the bundled model; ``transformers`` with the model name ``embedded`` is the
-    same model, so it is reported as the embedded backend.
+    The embedded backend always means the bundled model (on its fast ONNX runtime); ``transformers`` with the
+    model name ``embedded`` is the same model on the transformers path (the way back from the fast runtime).
 
     Raises:
         ValueError: ``role`` is not one of default, planner, writer.
@@ -73,8 +73,10 @@ def spec_for(settings: Settings, role: Role = "default") -> ModelSpec:
     model = (_blank_to_none(getattr(settings, f"{prefix}_model")) if prefix else None) or settings.llm_model
     base_url = (_blank_to_none(getattr(settings, f"{prefix}_base_url")) if prefix else None) or settings.llm_base_url
     model = model.strip()
-    if backend == "embedded" or (backend == "transformers" and model == EMBEDDED):
+    if backend == "embedded":
         return ModelSpec(backend="embedded", model=EMBEDDED)
+    if backend == "transformers" and model == EMBEDDED:
+        return ModelSpec(backend="transformers", model=EMBEDDED)
     if backend in LOCAL_BACKENDS:
         base_url = None
     return ModelSpec(backend=backend, model=model, base_url=base_url, api_key=settings.llm_api_key)

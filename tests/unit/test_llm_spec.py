@@ -67,8 +67,9 @@ def test_role_overrides_and_blank_values():
     assert (default.backend, default.model, default.base_url) == ("transformers", "org/model", None)
 
 
-def test_transformers_with_the_embedded_name_is_the_embedded_model():
-    assert spec_for(make(llm_backend="transformers"), "writer").backend == "embedded"
+def test_transformers_with_the_embedded_name_is_the_embedded_model_on_the_transformers_path():
+    assert spec_for(make(llm_backend="transformers"), "writer") == ModelSpec("transformers", "embedded")
+    assert spec_for(make(llm_backend="embedded", llm_model="anything"), "writer") == ModelSpec("embedded", "embedded")
 
 
 def test_unknown_role_is_rejected():

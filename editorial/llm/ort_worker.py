@@ -1,0 +1,181 @@
+"""The ONNX Runtime GenAI generation process: ``python -m editorial.llm.ort_worker FOLDER THREADS``.
+
+ONNX Runtime GenAI holds the Python GIL while it computes (FACTS.md), so inside Streamlit it runs in a process of
+its own and the UI keeps its interpreter. The parent (:mod:`editorial.llm.ort_engine`) tokenizes, sends prompt
+token ids, and reads back new token ids as they come; decoding, stop strings and usage stay in the parent.
+
+Protocol: one JSON object per line. Parent → worker::
+
+    {"op": "generate", "id": 7, "ids": [...], "max_new_tokens": 256, "min_new_tokens": 0,
+     "temperature": 0.0, "top_p": 0.95, "repetition_penalty": 1.1}
+    {"op": "cancel", "id": 7}
+
+Worker → parent: ``{"ready": true, ...}`` once, then per job ``{"id": 7, "tokens": [...]}`` lines and a final
+``{"id": 7, "done": true, "cached": N, "cancelled": false}`` (or ``"error": "..."``). The worker exits when its
+standard input closes (the parent went away).
+
+Prefix cache: one generator is kept between jobs; a new prompt rewinds its KV cache to the longest prefix it
+shares with what the cache holds and feeds only the rest, so calls that share a system prompt and plan skip most
+of their prompt processing. ``cached`` reports how many prompt tokens were reused.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import queue
+import sys
+import threading
+import time
+
+DEFAULT_MAX_LENGTH = 4096
+"""KV-cache length of the kept generator (a longer request gets a generator of its own)."""
+
+
+def thread_options(threads: int) -> str:
+    """The ``genai_config`` overlay that sets the session's thread count (its JSON has no spin-wait switch)."""
+    session = {"intra_op_num_threads": threads, "inter_op_num_threads": 1}
+    return json.dumps({"model": {"decoder": {"session_options": session}}})
+
+
+class Generation:
+    """Runs jobs on one ONNX Runtime GenAI model, reusing the KV cache of the previous job's prompt."""
+
+    def __init__(self, folder: str, threads: int) -> None:
+        import onnxruntime_genai as og
+
+        self.og = og
+        config = og.Config(folder)
+        if threads > 0:
+            config.overlay(thread_options(threads))
+        self.model = og.Model(config)
+        with open(os.path.join(folder, "genai_config.json"), encoding="utf-8") as handle:
+            genai = json.load(handle)
+        self.context_length = int(genai["model"].get("context_length") or DEFAULT_MAX_LENGTH)
+        eos = genai["model"].get("eos_token_id")
+        self.eos = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        self.generator = None
+        self.signature: tuple | None = None
+        self.cached: list[int] = []  # the token ids whose keys and values the kept generator holds
+
+    def _new_generator(self, signature: tuple, max_length: int):
+        temperature, top_p, repetition_penalty = signature
+        params = self.og.GeneratorParams(self.model)
+        options = {"max_length": max_length, "repetition_penalty": repetition_penalty, "batch_size": 1}
+        if temperature > 0:
+            options.update(do_sample=True, temperature=temperature, top_p=top_p, top_k=0)
+        else:
+            options.update(do_sample=False)
+        params.set_search_options(**options)
+        return self.og.Generator(self.model, params)
+
+    def run(self, job: dict, send, cancelled) -> None:
+        """Generate for one job, sending token ids as they come and a final ``done`` line."""
+        ids = [int(i) for i in job["ids"]]
+        max_new = max(1, int(job.get("max_new_tokens") or 1))
+        min_new = int(job.get("min_new_tokens") or 0)
+        signature = (
+            float(job.get("temperature") or 0.0),
+            float(job.get("top_p") or 1.0),
+            float(job.get("repetition_penalty") or 1.0),
+        )
+        needed = min(self.context_length, len(ids) + max_new + 1)
+        if len(ids) >= self.context_length:
+            raise ValueError(f"the prompt has {len(ids)} tokens; the model reads at most {self.context_length}")
+        generator, common = self._generator_for(ids, signature, needed)
+        generator.append_tokens(ids[common:])
+        produced: list[int] = []
+        was_cancelled = False
+        while len(produced) < max_new and not generator.is_done():
+            if cancelled():
+                was_cancelled = True
+                break
+            if len(produced) < min_new and self.eos:
+                self._ban_eos(generator)
+            generator.generate_next_token()
+            token = int(generator.get_next_tokens()[0])
+            produced.append(token)
+            send({"id": job["id"], "tokens": [token]})
+            if token in self.eos and len(produced) >= min_new:
+                break
+        if generator is self.generator:
+            self.cached = ids + produced[:-1]  # the last token has not been fed through the model yet
+        send({"id": job["id"], "done": True, "cached": common, "cancelled": was_cancelled})
+
+    def _generator_for(self, ids: list[int], signature: tuple, needed: int):
+        """The kept generator rewound to the longest shared prefix, or a new one; and that prefix's length."""
+        if needed > DEFAULT_MAX_LENGTH:  # a long request: a one-off generator, the kept cache stays as it was
+            return self._new_generator(signature, needed), 0
+        if self.generator is None or signature != self.signature:
+            self.generator = self._new_generator(signature, DEFAULT_MAX_LENGTH)
+            self.signature, self.cached = signature, []
+        common = 0
+        for left, right in zip(self.cached, ids, strict=False):
+            if left != right:
+                break
+            common += 1
+        common = min(common, len(ids) - 1)  # feed at least one token to get the next logits
+        if common == 0 and self.cached:
+            self.generator = self._new_generator(signature, DEFAULT_MAX_LENGTH)
+        elif self.cached:
+            self.generator.rewind_to(common)
+        self.cached = []
+        return self.generator, common
+
+    def _ban_eos(self, generator) -> None:
+        logits = generator.get_logits()
+        for token in self.eos:
+            logits[..., token] = -math.inf
+        generator.set_logits(logits)
+
+
+def main(argv: list[str]) -> int:
+    """Load the model, then serve jobs from standard input until it closes."""
+    folder, threads = argv[0], int(argv[1]) if len(argv) > 1 else 0
+    out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)  # native libraries that print go to stderr, never into the protocol
+    lock = threading.Lock()
+
+    def send(message: dict) -> None:
+        with lock:
+            out.write(json.dumps(message) + "\n")
+            out.flush()
+
+    started = time.perf_counter()
+    try:
+        generation = Generation(folder, threads)
+    except Exception as exc:  # reported as one line to the parent, which raises ModelUnavailable
+        send({"ready": False, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"})
+        return 1
+    send({"ready": True, "load_seconds": round(time.perf_counter() - started, 3), "pid": os.getpid()})
+
+    jobs: queue.SimpleQueue = queue.SimpleQueue()
+    cancelled_ids: set[int] = set()
+
+    def read() -> None:
+        for line in sys.stdin:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if message.get("op") == "cancel":
+                cancelled_ids.add(int(message["id"]))
+            elif message.get("op") == "generate":
+                jobs.put(message)
+        jobs.put(None)  # the parent closed the pipe
+
+    threading.Thread(target=read, name="ort-worker-reader", daemon=True).start()
+    while (job := jobs.get()) is not None:
+        job_id = int(job["id"])
+        try:
+            generation.run(job, send, lambda job_id=job_id: job_id in cancelled_ids)
+        except Exception as exc:
+            generation.generator, generation.cached = None, []
+            send({"id": job_id, "done": True, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"})
+        cancelled_ids.discard(job_id)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

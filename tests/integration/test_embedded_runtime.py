@@ -1,0 +1,145 @@
+"""The embedded SmolLM2 on ONNX Runtime GenAI through the app's own code path (chat model, chain calls, ledger).
+
+Generation runs in a child process (:mod:`editorial.llm.ort_engine`): these tests check that it streams, stops,
+cancels within a second, counts tokens exactly (cached prompt tokens too), survives a killed process and leaves
+the calling interpreter free while it computes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from editorial.chain.calls import CallSite, ChatTarget, stream_text
+from editorial.errors import ModelUnavailable
+from editorial.llm.local import LocalChatModel
+from editorial.llm.local_backends import build_transformers
+from editorial.llm.ort_convert import read_ort_marker
+from editorial.llm.spec import spec_for
+from editorial.usage import CallContext, LedgerHandler
+
+pytestmark = pytest.mark.integration
+
+SCALE = float(os.environ.get("EDITORIAL_TEST_TIME_SCALE", "1"))
+QUESTION = "What is a unit test? Answer in two sentences."
+SYSTEM = (
+    "You are a technical writer. Sources: pytest collects files named test_*.py; fixtures are functions decorated "
+    "with @pytest.fixture; parametrize runs one test over many inputs; monkeypatch replaces attributes for a test. "
+    "Write plainly and only from these sources."
+)
+LONG = {"max_new_tokens": 400, "min_new_tokens": 400}
+
+
+def test_the_default_embedded_model_runs_on_onnx_in_its_own_process(embedded_chat_model: LocalChatModel):
+    loaded = embedded_chat_model.loaded
+    assert loaded.engine is not None and loaded.model is None
+    assert read_ort_marker(__import__("pathlib").Path(loaded.source))["variant"] == loaded.dtype
+    assert loaded.engine.pid not in (None, os.getpid())
+    assert embedded_chat_model.invoke(QUESTION, max_new_tokens=8).content
+
+
+def test_greedy_output_follows_the_transformers_path(embedded_llm_settings, embedded_chat_model: LocalChatModel):
+    settings = embedded_llm_settings.model_copy(update={"llm_backend": "transformers"})  # the bfloat16 path
+    reference = build_transformers(settings, spec_for(settings))
+    assert reference.loaded.engine is None
+    fast = embedded_chat_model.invoke(QUESTION, max_new_tokens=24).content
+    slow = reference.invoke(QUESTION, max_new_tokens=24).content
+    assert fast[:20] == slow[:20], f"the quantised model left the reference at once:\n{fast!r}\n{slow!r}"
+    words = fast.split()
+    assert len(set(words)) >= len(words) // 2, f"the quantised model loops: {fast!r}"
+
+
+def test_a_shared_prefix_is_served_from_the_cache_with_the_same_answer(embedded_chat_model: LocalChatModel):
+    chat = embedded_chat_model
+    first = [SystemMessage(SYSTEM), HumanMessage("What does parametrize do?")]
+    second = [SystemMessage(SYSTEM), HumanMessage("What is a fixture?")]
+    unrelated = [HumanMessage("Name a colour.")]
+    chat.invoke(first, max_new_tokens=8)
+    warm = chat.invoke(second, max_new_tokens=24)
+    cached = warm.usage_metadata.get("input_token_details", {}).get("cache_read", 0)
+    system_tokens = chat.get_num_tokens(SYSTEM)
+    assert system_tokens <= cached < warm.usage_metadata["input_tokens"]
+    chat.invoke(unrelated, max_new_tokens=4)
+    cold = chat.invoke(second, max_new_tokens=24)
+    assert cold.usage_metadata.get("input_token_details", {}).get("cache_read", 0) < system_tokens
+    assert warm.content == cold.content  # reusing the cache changes nothing but the time
+    assert warm.usage_metadata["input_tokens"] == cold.usage_metadata["input_tokens"]
+
+
+def test_chain_calls_record_exact_and_cached_tokens_in_the_ledger(embedded_chat_model: LocalChatModel):
+    ledger = LedgerHandler(None, CallContext(run_id=None), None)
+    site = CallSite(ledger=ledger)
+    target = ChatTarget(embedded_chat_model, backend="embedded", name="SmolLM2-135M-Instruct (embedded)")
+    streamed: list[str] = []
+    for question in ("What does parametrize do?", "What is monkeypatch for?"):
+        messages = [SystemMessage(SYSTEM), HumanMessage(question)]
+        text = stream_text(target, messages, stage="section 1", site=site, max_tokens=20, on_token=streamed.append)
+        assert text
+    rows = ledger.recorded
+    assert [row["status"] for row in rows] == ["ok", "ok"]
+    prompt = embedded_chat_model.get_num_tokens_from_messages(
+        [SystemMessage(SYSTEM), HumanMessage("What is monkeypatch for?")]
+    )
+    assert rows[1]["prompt_tokens"] == prompt
+    assert rows[1]["cached_prompt_tokens"] >= embedded_chat_model.get_num_tokens(SYSTEM)
+    assert 0 < rows[1]["completion_tokens"] <= 20
+    assert ledger.metrics().cached_prompt_tokens == sum(row["cached_prompt_tokens"] for row in rows)
+
+
+def test_cancel_stops_the_child_within_a_second(embedded_chat_model: LocalChatModel):
+    cancel = threading.Event()
+    first_chunk = threading.Event()
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        chunks = []
+        for chunk in embedded_chat_model.stream(QUESTION, cancel=cancel, **LONG):
+            chunks.append(chunk)
+            first_chunk.set()
+        box["last"] = chunks[-1]
+        box["done"] = time.perf_counter()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert first_chunk.wait(60 * SCALE)
+    cancel.set()
+    asked = time.perf_counter()
+    thread.join(30 * SCALE)
+    assert box["last"].response_metadata["finish_reason"] == "cancelled"
+    assert box["last"].usage_metadata["output_tokens"] < 400
+    assert box["done"] - asked < 1.0 * SCALE, f"cancel took {box['done'] - asked:.2f} s"
+    assert embedded_chat_model.invoke(QUESTION, max_new_tokens=4).content  # the process is free again
+
+
+def test_the_calling_interpreter_stays_responsive_while_it_generates(embedded_chat_model: LocalChatModel):
+    stream = embedded_chat_model.stream(QUESTION, **LONG)
+    next(stream)
+    gaps, last = [], time.perf_counter()
+    for _ in range(40):  # what Streamlit's event loop needs: short slices of the GIL, often
+        time.sleep(0.005)
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+    stream.close()
+    assert max(gaps) < 0.25 * SCALE, f"the interpreter was blocked for {max(gaps) * 1000:.0f} ms"
+
+
+def test_a_killed_runtime_process_fails_one_call_clearly_and_the_next_call_restarts_it(
+    embedded_chat_model: LocalChatModel,
+):
+    engine = embedded_chat_model.loaded.engine
+    before = engine.pid
+    stream = embedded_chat_model.stream(QUESTION, **LONG)
+    next(stream)
+    os.kill(before, signal.SIGKILL)
+    with pytest.raises(ModelUnavailable, match="process stopped"):
+        for _ in stream:
+            pass
+    reply = embedded_chat_model.invoke(QUESTION, max_new_tokens=8)
+    assert reply.content and reply.usage_metadata["output_tokens"] > 0
+    assert engine.pid not in (None, before)
