@@ -56,12 +56,13 @@ def init_command(args: argparse.Namespace) -> int:
         from editorial.errors import ModelUnavailable
         from editorial.llm import spec_for
         from editorial.llm.embedded import ensure_embedded_checkpoint
-        from editorial.llm.ort_convert import ensure_ort_model, ort_available
+        from editorial.llm.local_backends import uses_onnx
+        from editorial.llm.ort_convert import ensure_ort_model
 
         specs = [spec_for(settings, role) for role in ("default", "planner", "writer")]
         if any(spec.model == "embedded" and spec.is_local for spec in specs):
             print(f"embedded model ready: {ensure_embedded_checkpoint(settings)}", flush=True)
-        if any(spec.backend == "embedded" for spec in specs) and ort_available():
+        if any(spec.backend == "embedded" for spec in specs) and uses_onnx(settings):
             try:  # the fast runtime is built once here; without it the embedded model runs on transformers
                 print(
                     f"fast embedded runtime ready: {ensure_ort_model(settings, settings.llm_onnx_variant, print)}",

@@ -1,7 +1,8 @@
 """The two local backends: ``embedded`` (bundled SmolLM2) and ``transformers`` (any id or folder).
 
-``embedded`` runs the bundled SmolLM2 on ONNX Runtime GenAI (int4, in a child process: :mod:`editorial.llm.ort_engine`)
-and falls back to the transformers path when that runtime is missing or its model cannot be built.
+``embedded`` runs the bundled SmolLM2 on transformers (torch) by default; with ``EDITORIAL_LLM_EMBEDDED_RUNTIME=onnx``
+it runs on ONNX Runtime GenAI (in a child process: :mod:`editorial.llm.ort_engine`) and falls back to the
+transformers path when that runtime is missing or its model cannot be built.
 ``transformers`` with the model name ``embedded`` is the same model on the transformers path (bfloat16 torch).
 """
 
@@ -87,14 +88,19 @@ def _display_name(spec: ModelSpec) -> str:
     return spec.model
 
 
-def build_embedded(settings: Settings, spec: ModelSpec) -> LocalChatModel:
-    """The embedded SmolLM2-135M-Instruct on ONNX Runtime GenAI (built once into ``models_dir``).
+def uses_onnx(settings: Settings) -> bool:
+    """True when the embedded model should run on ONNX Runtime GenAI (opted in, and the runtime is installed)."""
+    return settings.llm_embedded_runtime == "onnx" and ort_available()
 
-    Falls back to the transformers path (one warning in the log) when the runtime is not installed or its model
-    cannot be built or started.
+
+def build_embedded(settings: Settings, spec: ModelSpec) -> LocalChatModel:
+    """The embedded SmolLM2-135M-Instruct: on transformers, or on ONNX Runtime GenAI when opted in.
+
+    The ONNX model is built once into ``models_dir``; that path falls back to transformers (one warning in the
+    log) when the runtime is not installed or its model cannot be built or started.
     """
     checkpoint = ensure_embedded_checkpoint(settings)
-    if ort_available():
+    if uses_onnx(settings):
         try:
             folder = ensure_ort_model(settings, settings.llm_onnx_variant)
             return _wrap(settings, spec, load_ort_model(folder, checkpoint, ort_thread_count(settings.llm_threads)))
@@ -117,7 +123,7 @@ def build_transformers(settings: Settings, spec: ModelSpec) -> LocalChatModel:
 def describe_embedded(settings: Settings, spec: ModelSpec) -> str:
     """Where the embedded model loads from: its converted checkpoint, or the package GGUF before conversion."""
     folder = ort_model_path(settings, settings.llm_onnx_variant)
-    onnx = read_ort_marker(folder) if ort_available() else None
+    onnx = read_ort_marker(folder) if uses_onnx(settings) else None
     if onnx:
         return f"ONNX Runtime GenAI model {folder} ({onnx.get('variant', '?')})"
     folder = embedded_checkpoint_path(settings)

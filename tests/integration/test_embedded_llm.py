@@ -11,7 +11,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from editorial.llm import build_chat_model, check_model, describe_model_source
 from editorial.llm import embedded as embedded_module
 from editorial.llm.local import LocalChatModel
-from editorial.llm.ort_convert import ort_model_path
+from editorial.llm.ort_convert import ort_model_path, read_ort_marker
 from editorial.llm.worker import get_worker
 from tests.timing import scaled
 
@@ -148,9 +148,11 @@ def test_the_saved_checkpoint_and_loaded_model_are_reused(
     assert again.loaded is embedded_chat_model.loaded
     assert weights.stat().st_mtime_ns == before
     assert embedded_module.read_checkpoint_marker(folder)["dtype"] == "bfloat16"
-    variant = embedded_llm_settings.llm_onnx_variant
-    onnx = ort_model_path(embedded_llm_settings, variant)
-    assert describe_model_source(embedded_llm_settings) == f"ONNX Runtime GenAI model {onnx} ({variant})"
+    assert describe_model_source(embedded_llm_settings) == f"converted checkpoint {folder} (bfloat16)"
+    onnx = embedded_llm_settings.model_copy(update={"llm_embedded_runtime": "onnx"})
+    variant = onnx.llm_onnx_variant
+    if read_ort_marker(ort_model_path(onnx, variant)):
+        assert describe_model_source(onnx) == f"ONNX Runtime GenAI model {ort_model_path(onnx, variant)} ({variant})"
 
 
 def test_the_checkpoint_folder_loads_through_the_transformers_backend(

@@ -35,6 +35,20 @@ SYSTEM = (
 LONG = {"max_new_tokens": 400, "min_new_tokens": 400}
 
 
+@pytest.fixture(scope="module")
+def onnx_settings(embedded_llm_settings):
+    """The session's embedded settings with the ONNX runtime opted in."""
+    return embedded_llm_settings.model_copy(update={"llm_embedded_runtime": "onnx"})
+
+
+@pytest.fixture(scope="module")
+def embedded_chat_model(onnx_settings):
+    """The embedded chat model on ONNX Runtime GenAI (overrides the session's transformers model here)."""
+    from editorial.llm import build_chat_model
+
+    return build_chat_model(onnx_settings)
+
+
 def test_the_default_embedded_model_runs_on_onnx_in_its_own_process(embedded_chat_model: LocalChatModel):
     loaded = embedded_chat_model.loaded
     assert loaded.engine is not None and loaded.model is None
