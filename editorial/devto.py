@@ -9,7 +9,6 @@ database. Creates are limited on our side to :data:`CREATES_PER_WINDOW` per
 from __future__ import annotations
 
 import collections
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from db.crud.reviews import add_event
 from db.models import DraftStatus, ReviewEventKind, User
 from editorial.errors import EditorialError
 from editorial.frontmatter import normalize_front_matter, validate_front_matter
+from editorial.private import write_private
 from editorial.reviews import load_draft, release_revision
 from editorial.settings import Settings
 from editorial.workflow import EXPORTABLE, Action, require, require_transition, status_label
@@ -85,11 +85,7 @@ def store_api_key(settings: Settings, key: str) -> Path:
     if not key:
         raise DevtoError("The dev.to API key is empty.")
     path = key_file(settings)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(key)
-    os.chmod(path, 0o600)
+    write_private(path, key.encode("utf-8"))
     return path
 
 
