@@ -10,6 +10,7 @@ from the process that read hostile bytes.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -33,8 +34,10 @@ from editorial.settings import Settings
 logger = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("!I")
+_PRELOAD = ("bs4", "lxml.etree", "pypdf", "docx", "charset_normalizer", "editorial.ingest.cleaning")
 _PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 MAX_IDLE_WORKERS = 2
+STARTUP_TIMEOUT_S = 120.0
 MAX_ANSWER_BYTES = 256 * 1024 * 1024
 
 
@@ -92,6 +95,7 @@ class _Worker:
 
     def __init__(self, memory_mb: int) -> None:
         self.memory_mb = memory_mb
+        self.started = False
         path = os.pathsep.join(p for p in (_PROJECT_ROOT, os.environ.get("PYTHONPATH", "")) if p)
         env = dict(os.environ, EDITORIAL_SANDBOX_MEMORY_MB=str(memory_mb), OMP_NUM_THREADS="1", PYTHONPATH=path)
         self.process = subprocess.Popen(
@@ -103,6 +107,12 @@ class _Worker:
             close_fds=True,
             start_new_session=True,
         )
+
+    def wait_ready(self) -> None:
+        """Wait for the worker's "ready" frame (its imports are not charged to the first file's time limit)."""
+        ready, _, _ = select.select([self.process.stdout], [], [], STARTUP_TIMEOUT_S)
+        if not ready or json.loads(_read_frame(self.process.stdout)).get("ready") is not True:
+            raise EOFError("the parse worker did not start")
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -171,6 +181,9 @@ def parse_sandboxed(kind: str, data: bytes, limits: SandboxLimits) -> ParsedDocu
     """
     worker = _pool.take(limits.memory_mb)
     try:
+        if not worker.started:
+            worker.wait_ready()
+            worker.started = True
         answer = worker.request(kind, data, limits)
     except TimeoutError:
         worker.kill()
@@ -211,21 +224,30 @@ def _limit_memory() -> int:
     return megabytes
 
 
+def _near_memory_limit(megabytes: int) -> bool:
+    """Whether the worker's peak memory came close to its limit (C libraries report failed allocations vaguely)."""
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return megabytes > 0 and peak_mb >= 0.6 * megabytes
+
+
 def _answer(kind: str, data: bytes, limits: ParseLimits, megabytes: int) -> dict:
+    out_of_memory = {
+        "ok": False,
+        "fatal": True,
+        "error": f"Reading the file needed more than {megabytes} MB of memory (EDITORIAL_PARSE_MEMORY_MB); "
+        "split it or save it in a simpler form.",
+    }
     try:
         document = parse(kind, data, limits)
-    except SourceRejected as exc:
-        return {"ok": False, "error": str(exc)}
     except MemoryError:
-        return {
-            "ok": False,
-            "fatal": True,
-            "error": f"Reading the file needed more than {megabytes} MB of memory (EDITORIAL_PARSE_MEMORY_MB); "
-            "split it or save it in a simpler form.",
-        }
+        return out_of_memory
+    except SourceRejected as exc:
+        return out_of_memory if _near_memory_limit(megabytes) else {"ok": False, "error": str(exc)}
     except RecursionError:
         return {"ok": False, "error": "The file is nested too deeply to read."}
     except Exception as exc:
+        if _near_memory_limit(megabytes):
+            return out_of_memory
         return {"ok": False, "error": f"The file could not be parsed ({type(exc).__name__})."}
     return {
         "ok": True,
@@ -241,6 +263,10 @@ def main() -> None:
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # stray prints from libraries must not corrupt the frames
     logging.disable(logging.CRITICAL)
+    for module in _PRELOAD:  # before "ready", so a file's time limit covers reading it, not imports
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
+    _write_frame(sink, json.dumps({"ready": True}).encode())
     while True:
         try:
             header = json.loads(_read_frame(source))

@@ -90,6 +90,8 @@ def parse_docx(data: bytes, limits: ParseLimits | None = None) -> ParsedDocument
             _table_markdown(item) if hasattr(item, "rows") else _paragraph_markdown(item, shift) for item in items
         ]
     except Exception as exc:
+        if isinstance(exc, MemoryError) or "memory" in str(exc).lower():  # lxml reports it as a syntax error
+            raise MemoryError(str(exc)) from exc
         raise SourceRejected(
             f"The Word document is damaged and cannot be read ({type(exc).__name__}); save it again."
         ) from exc
