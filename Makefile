@@ -13,7 +13,8 @@ export ANONYMIZED_TELEMETRY ?= False
 
 run: data
 	$(PY) -m streamlit run streamlit_app.py --server.headless true --server.address 127.0.0.1 \
-		--server.port $(PORT) --browser.gatherUsageStats false --server.fileWatcherType none
+		--server.port $(PORT) --browser.gatherUsageStats false --server.fileWatcherType none \
+		$(if $(EDITORIAL_MAX_UPLOAD_MB),--server.maxUploadSize $(EDITORIAL_MAX_UPLOAD_MB))
 
 test: data chromium services
 	EDITORIAL_TEST_MODEL_CACHE=$(CURDIR)/data/models $(PY) -m pytest $(PYTEST_ARGS)
