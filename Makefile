@@ -13,7 +13,8 @@ export ANONYMIZED_TELEMETRY ?= False
 
 run: data
 	$(PY) -m streamlit run serve.py --server.headless true --server.address 127.0.0.1 \
-		--server.port $(PORT) --browser.gatherUsageStats false --server.fileWatcherType none
+		--server.port $(PORT) --browser.gatherUsageStats false --server.fileWatcherType none \
+		$(if $(EDITORIAL_MAX_UPLOAD_MB),--server.maxUploadSize $(EDITORIAL_MAX_UPLOAD_MB))
 
 # Everything, real models and Chromium included. Slow machine? EDITORIAL_TEST_TIME_SCALE=3 make test
 test: data chromium services

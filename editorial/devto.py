@@ -9,7 +9,8 @@ database. Creates are limited on our side to :data:`CREATES_PER_WINDOW` per
 from __future__ import annotations
 
 import collections
-import os
+import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -20,17 +21,23 @@ from typing import Any
 import httpx
 from sqlmodel import Session
 
+from db.crud.app_settings import get_app_setting, set_app_setting
 from db.crud.reviews import add_event
 from db.models import DraftStatus, ReviewEventKind, User
 from editorial.errors import EditorialError
 from editorial.frontmatter import normalize_front_matter, validate_front_matter
+from editorial.private import write_private
 from editorial.reviews import load_draft, release_revision
 from editorial.settings import Settings
 from editorial.workflow import EXPORTABLE, Action, require, require_transition, status_label
 
+logger = logging.getLogger(__name__)
+
 CREATES_PER_WINDOW = 10
 WINDOW_SECONDS = 30.0
 KEY_FILE = Path("secrets") / "devto_api_key"
+LOOKUP_PAGES = 10
+LOOKUP_PER_PAGE = 100
 
 
 class DevtoError(EditorialError):
@@ -85,11 +92,7 @@ def store_api_key(settings: Settings, key: str) -> Path:
     if not key:
         raise DevtoError("The dev.to API key is empty.")
     path = key_file(settings)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(key)
-    os.chmod(path, 0o600)
+    write_private(path, key.encode("utf-8"))
     return path
 
 
@@ -189,6 +192,30 @@ class DevtoClient:
         create_limiter.acquire(self.base_url, self._clock())
         return self._send("POST", "/api/articles", payload)
 
+    def find_article(self, title: str, body_sha256: str, pages: int = LOOKUP_PAGES) -> DevtoArticle | None:
+        """The account's article (published or not) with this title and body hash, or None (``/articles/me/all``)."""
+        for page in range(1, pages + 1):
+            try:
+                response = self._http.get("/api/articles/me/all", params={"page": page, "per_page": LOOKUP_PER_PAGE})
+            except httpx.HTTPError as exc:
+                raise DevtoError(
+                    f"dev.to could not be reached to check for an earlier article ({type(exc).__name__})."
+                ) from exc
+            if response.status_code >= 400:
+                raise DevtoError(f"dev.to refused the lookup of earlier articles ({response.status_code}); try again.")
+            try:
+                items = response.json()
+            except ValueError as exc:
+                raise DevtoError("dev.to answered the lookup of earlier articles without JSON; try again.") from exc
+            for item in items if isinstance(items, list) else []:
+                if not isinstance(item, dict) or item.get("title") != title:
+                    continue
+                if body_hash(str(item.get("body_markdown") or "")) == body_sha256:
+                    return DevtoArticle(int(item["id"]), str(item.get("url", "")), bool(item.get("published")))
+            if not isinstance(items, list) or len(items) < LOOKUP_PER_PAGE:
+                return None
+        return None
+
     def update_article(self, article_id: int, payload: dict[str, Any]) -> DevtoArticle:
         """Update the article ``article_id``."""
         return self._send("PUT", f"/api/articles/{article_id}", payload)
@@ -233,11 +260,49 @@ def _error_text(response: httpx.Response) -> str:
 
 
 # --------------------------------------------------------------------------- the workflow step
+def body_hash(body: str) -> str:
+    """SHA-256 of a body as dev.to keeps it (surrounding whitespace ignored)."""
+    return hashlib.sha256(body.strip().encode("utf-8")).hexdigest()
+
+
+def intent_key(draft_id: int) -> str:
+    """The AppSetting row recording that a create was sent for a draft and not yet confirmed."""
+    return f"devto.create_intent.{draft_id}"
+
+
+def _create_once(
+    session: Session, draft_id: int, revision_id: int, payload: dict[str, Any], client: DevtoClient
+) -> DevtoArticle:
+    """Create the article at most once: record the intent (committed) first; after an unconfirmed try, look it up.
+
+    A create whose answer was lost (a timeout after dev.to made the article) leaves the intent behind; the next
+    try finds the article by title and body among the account's articles and updates it instead of creating.
+    """
+    article = payload["article"]
+    wanted = {"title": article["title"], "body_sha256": body_hash(article["body_markdown"])}
+    intent = get_app_setting(session=session, key=intent_key(draft_id))
+    if intent:
+        found = client.find_article(str(intent.get("title")), str(intent.get("body_sha256")))
+        if found is None and {k: intent.get(k) for k in wanted} != wanted:
+            found = client.find_article(wanted["title"], wanted["body_sha256"])
+        if found is not None:
+            logger.info("draft %s: adopting dev.to article %s left by an unconfirmed create", draft_id, found.id)
+            return client.update_article(found.id, payload)
+    set_app_setting(
+        session=session,
+        key=intent_key(draft_id),
+        value={"revision_id": revision_id, **wanted},
+    )
+    session.commit()  # the intent must outlive a failure of the request below
+    return client.create_article(payload)
+
+
 def publish_draft(*, session: Session, draft_id: int, actor: User | None, client: DevtoClient) -> DevtoArticle:
     """Send an approved draft to dev.to (create the first time, update afterwards) and record it.
 
     The article is unpublished on dev.to unless the front matter says ``published: true``; in
-    that case the draft's status becomes published.
+    that case the draft's status becomes published. The intent to create is committed before the
+    request, and a later try looks for the article before creating another (:func:`_create_once`).
 
     Raises:
         PermissionDenied: The actor may not publish.
@@ -257,8 +322,12 @@ def publish_draft(*, session: Session, draft_id: int, actor: User | None, client
     published = payload["article"]["published"]
     if published and status is not DraftStatus.PUBLISHED:
         require_transition(actor, status, DraftStatus.PUBLISHED)
-    article = client.update_article(draft.devto_id, payload) if draft.devto_id else client.create_article(payload)
+    if draft.devto_id:
+        article = client.update_article(draft.devto_id, payload)
+    else:
+        article = _create_once(session, draft.id, revision.id, payload, client)
     draft.devto_id, draft.devto_url = article.id, article.url or draft.devto_url
+    set_app_setting(session=session, key=intent_key(draft.id), value=None)
     to_status = DraftStatus.PUBLISHED if published else status
     draft.status = to_status
     session.add(draft)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.metadata
+import logging
+import os
 import platform
 
 from db.migrate import current_revision, head_revision
@@ -16,10 +18,13 @@ from editorial.embeddings import build_embeddings, embedding_display_name
 from editorial.errors import EditorialError
 from editorial.ingest.consistency import check_sources
 from editorial.llm import check_model, spec_for
+from editorial.logs import log_path
 from editorial.settings import Settings
 from editorial.vectorstore import chroma_location, get_chroma_client
 
 __all__ = ["CHECKS", "Check", "CheckResult", "check_sources", "model_checks", "run_checks"]
+
+logger = logging.getLogger(__name__)
 
 PACKAGES = (
     "torch",
@@ -143,6 +148,20 @@ def check_session_secret(settings: Settings, repair: bool) -> CheckResult:
 CHECKS.append(check_session_secret)
 
 
+def check_log(settings: Settings, repair: bool) -> CheckResult:
+    """Where the log file is (tracebacks of background failures go there), and whether it can be written."""
+    path = log_path(settings)
+    if path.exists() and not os.access(path, os.W_OK):
+        return CheckResult("log", False, f"{path} is not writable")
+    if not path.exists() and not os.access(settings.resolved_data_dir, os.W_OK):
+        return CheckResult("log", False, f"{path} cannot be created (the data folder is not writable)")
+    size = f", {path.stat().st_size / 1024:.0f} KB" if path.exists() else " (not written yet)"
+    return CheckResult("log", True, f"tracebacks of background failures: {path}{size}")
+
+
+CHECKS.append(check_log)
+
+
 def run_checks(settings: Settings, *, repair: bool = False, models: bool = True) -> list[CheckResult]:
     """Run every check; an exception becomes a failed check with a one-line message."""
     checks = list(CHECKS) + (model_checks(settings) if models else [])
@@ -153,7 +172,8 @@ def run_checks(settings: Settings, *, repair: bool = False, models: bool = True)
             results.append(check(settings, repair))
         except EditorialError as exc:
             results.append(CheckResult(name, False, str(exc)))
-        except Exception as exc:  # a check must never crash doctor
+        except Exception as exc:  # a check must never crash doctor; the log keeps the traceback
+            logger.exception("doctor check %s failed", name)
             first_line = str(exc).splitlines()[0] if str(exc) else ""
             results.append(CheckResult(name, False, f"{type(exc).__name__}: {first_line}"))
     return results

@@ -16,7 +16,7 @@ from db.crud.drafts import current_revision, get_draft, get_revision, next_revis
 from db.crud.reviews import add_event
 from db.models import Draft, DraftStatus, ReviewEventKind, Revision, RevisionOrigin, User, utcnow
 from editorial.errors import EditorialError
-from editorial.frontmatter import normalize_front_matter
+from editorial.frontmatter import MAX_BODY_BYTES, normalize_front_matter
 from editorial.reviews import DraftNotFound, load_draft
 from editorial.text import count_words
 from editorial.workflow import RECORDED_SAVES, Action, require, require_transition, save_note, status_after_save
@@ -73,6 +73,23 @@ def _title_of(front_matter: dict, fallback: str = "") -> str:
     return (title.strip() if isinstance(title, str) else "") or fallback
 
 
+class DraftTooLarge(EditorialError):
+    """A body over dev.to's limit; nothing was saved."""
+
+
+def check_body_size(body: str) -> None:
+    """Refuse a body over dev.to's limit (800 KB) before anything is stored.
+
+    Raises:
+        DraftTooLarge: The body is larger than :data:`MAX_BODY_BYTES`.
+    """
+    size = len(body.encode("utf-8"))
+    if size > MAX_BODY_BYTES:
+        raise DraftTooLarge(
+            f"The post is {size / 1000:,.0f} KB, over dev.to's limit of {MAX_BODY_BYTES // 1000} KB; nothing was saved."
+        )
+
+
 def _new_draft(
     *,
     session: Session,
@@ -85,6 +102,7 @@ def _new_draft(
     origin: RevisionOrigin,
     note: str,
 ) -> Draft:
+    check_body_size(body)
     front_matter = normalize_front_matter(front_matter)
     front_matter.setdefault("title", title.strip())
     front_matter.setdefault("published", False)
@@ -276,6 +294,7 @@ def save_revision(
         DraftNotFound: No such draft.
         PermissionDenied: The author may not edit drafts.
     """
+    check_body_size(body)
     actor = _actor(session, author_id, Action.EDIT_DRAFT)
     front_matter = normalize_front_matter(front_matter)
     draft = load_draft(session=session, draft_id=draft_id)

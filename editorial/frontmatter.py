@@ -36,6 +36,8 @@ MAX_TAGS = 4
 MAX_TAG_CHARS = 30
 MAX_BODY_BYTES = 800_000
 MAX_FRONT_MATTER_BYTES = 64_000
+MAX_YAML_DEPTH = 20
+"""dev.to's front matter is flat (a list of tags at most); deeper nesting is refused before parsing."""
 _TAG_RE = re.compile(r"^[A-Za-z0-9]+$")
 
 try:  # libyaml is faster; both loaders are the safe ones
@@ -50,6 +52,64 @@ class FrontMatterError(EditorialError):
     """A post's front matter cannot be read safely."""
 
 
+_BLOCK_ENTRIES = re.compile(r"(?:[-?:](?:[ \t]+|$))*")
+
+
+def _line_depth(line: str, flow: int, limit: int) -> int:
+    """The flow nesting (``[``/``{``) after ``line``, counting brackets outside quotes and comments."""
+    quote = ""
+    previous = " "
+    index = 0
+    while index < len(line):
+        char = line[index]
+        if quote:
+            if char == "\\" and quote == '"':
+                index += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'" and previous in " \t[{,:":
+            quote = char
+        elif char == "#" and previous in " \t":
+            break
+        elif char in "[{":
+            flow += 1
+            if flow > limit:
+                raise FrontMatterError(f"The front matter is nested too deeply (more than {limit} levels).")
+        elif char in "]}":
+            flow = max(0, flow - 1)
+        previous = char
+        index += 1
+    return flow
+
+
+def check_yaml_depth(text: str, limit: int | None = None) -> None:
+    """Refuse YAML nested more than ``limit`` levels, before any recursive parser sees it.
+
+    libyaml's C composer recurses once per level and kills the process (segmentation fault) at about
+    60 KB of ``[``. This linear scan, with no recursion, counts flow brackets outside quotes and comments,
+    and block levels by indentation; it may over-count odd plain scalars, never under-count.
+
+    Raises:
+        FrontMatterError: The text is nested deeper than ``limit`` (default :data:`MAX_YAML_DEPTH`).
+    """
+    limit = MAX_YAML_DEPTH if limit is None else limit
+    flow = 0
+    indents: list[int] = []
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        if flow == 0 and stripped and not stripped.startswith("#"):
+            indent = len(line) - len(stripped)
+            while indents and indents[-1] >= indent:
+                indents.pop()
+            indents.append(indent)
+            for entry in _BLOCK_ENTRIES.match(stripped).group(0).split():  # "- - ? x" opens one level per marker
+                indent += len(entry) + 1
+                indents.append(indent)
+            if len(indents) > limit:
+                raise FrontMatterError(f"The front matter is nested too deeply (more than {limit} levels).")
+        flow = _line_depth(line, flow, limit - len(indents) + 1 if flow == 0 else limit)
+
+
 class _StrictYAMLHandler(YAMLHandler):
     """python-frontmatter's YAML handler with tags and aliases refused before construction."""
 
@@ -57,6 +117,7 @@ class _StrictYAMLHandler(YAMLHandler):
         if len(fm.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
             raise FrontMatterError(f"The front matter is larger than {MAX_FRONT_MATTER_BYTES // 1000} KB.")
         try:
+            check_yaml_depth(fm)
             for event in yaml.parse(fm, Loader=_SafeLoader):
                 if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                     raise FrontMatterError("The front matter uses YAML anchors or aliases, which are not accepted.")
@@ -68,6 +129,10 @@ class _StrictYAMLHandler(YAMLHandler):
             where = f" (line {mark.line + 1})" if mark is not None else ""
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             raise FrontMatterError(f"The front matter is not valid YAML{where}: {problem}.") from exc
+        except RecursionError as exc:  # a second wall behind the depth check
+            raise FrontMatterError(
+                f"The front matter is nested too deeply (more than {MAX_YAML_DEPTH} levels)."
+            ) from exc
         if data is not None and not isinstance(data, dict):
             raise FrontMatterError("The front matter must be a set of 'key: value' lines.")
         return data or {}

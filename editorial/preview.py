@@ -27,6 +27,8 @@ ALLOWED_ATTRIBUTES = {
     "ol": {"start"},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
+MAX_PREVIEW_CHARS = 800_000
+"""Bodies over dev.to's 800 KB limit are not rendered (they cannot be saved either)."""
 
 
 def sanitize_html(fragment: str) -> str:
@@ -58,5 +60,8 @@ def render_preview(front_matter: dict, body: str) -> str:
     tags = front_matter.get("tags") or []
     if isinstance(tags, list) and tags:
         parts.append("<p>" + " ".join(f"<code>#{html.escape(str(tag))}</code>" for tag in tags) + "</p>")
-    parts.append(render_markdown(body))
+    if len(body) > MAX_PREVIEW_CHARS:  # rendering is superlinear on hostile Markdown; dev.to refuses it anyway
+        parts.append(f"<p><em>The body is too large to preview ({len(body):,} characters).</em></p>")
+    else:
+        parts.append(render_markdown(body))
     return sanitize_html("\n".join(parts))

@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     chunk_size: int = 1000
     chunk_overlap: int = 150
     max_upload_mb: float = 25.0
+    parse_timeout_s: float = Field(default=60.0, description="Wall-clock limit for reading one file (a child process).")
+    parse_memory_mb: int = Field(default=1024, description="Address-space limit of the child that reads files.")
+    parse_max_pages: int = 2000
+    parse_max_decompressed_mb: float = 100.0
+    parse_max_depth: int = 400
+    parse_max_elements: int = 200_000
+    parse_in_subprocess: bool = Field(default=True, description="Read files in a child process that can be stopped.")
 
     # --- browser sessions -----------------------------------------------------
     session_idle_minutes: float = Field(

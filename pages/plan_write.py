@@ -10,21 +10,19 @@ from db.crud import runs as run_crud
 from db.crud import sources as source_crud
 from db.models import RunKind, RunStatus
 from db.session import session_scope
-from editorial.chain.models import STAGE_ROLES, apply_overrides, load_overrides
+from editorial import endpoints
 from editorial.chain.plan import blueprint_problems
 from editorial.chain.runner import RunRequest
 from editorial.chain.schemas import Evidence, default_questions
 from editorial.chain.write import section_headings
 from editorial.errors import EditorialError
 from editorial.links import PLAN, may_see_run
-from editorial.llm import spec_for
 from editorial.text import WORDS_PER_MINUTE, read_time_minutes
 from editorial.workflow import Action as Permission
 from pages.ui import auth, links, plan_form, resources, run_panel
+from pages.ui import endpoints as endpoints_ui
 from pages.ui.plan_form import KINDS
 from pages.ui.state import Keys
-
-BACKENDS = ["embedded", "transformers", "hf_endpoint", "openai"]
 
 user = auth.require(Permission.CREATE_DRAFT)
 settings, engine = resources.settings(), resources.engine()
@@ -42,10 +40,8 @@ st.caption(
 
 # --------------------------------------------------------------------------- helpers
 def run_settings():
-    """Settings with the saved per-stage models and this run's choices."""
-    current = apply_overrides(settings, load_overrides(engine))
-    choices = {role: st.session_state.get(f"pw_{role}_choice") for role in STAGE_ROLES}
-    return apply_overrides(current, {role: choice for role, choice in choices.items() if choice})
+    """Settings with the saved per-stage models and this run's endpoint choices (checked in editorial/)."""
+    return endpoints.run_settings(settings, engine, actor=user, choices=st.session_state.get(endpoints_ui.RUN_CHOICES))
 
 
 def start(request: RunRequest, chroma_name: str | None, resume_run_id: int | None = None) -> None:
@@ -123,24 +119,7 @@ with new_tab:
             st.rerun()
 
         with st.expander("Models for this run"):
-            base = apply_overrides(settings, load_overrides(engine))
-            for role in STAGE_ROLES:
-                spec = spec_for(base, role)
-                cols = st.columns([2, 3, 3])
-                backend = cols[0].selectbox(
-                    f"{role.capitalize()} backend",
-                    BACKENDS,
-                    index=BACKENDS.index(spec.backend),
-                    key=f"pw_{role}_backend",
-                )
-                model = cols[1].text_input(f"{role.capitalize()} model", value=spec.model, key=f"pw_{role}_model")
-                url = cols[2].text_input(
-                    f"{role.capitalize()} base URL", value=spec.base_url or "", key=f"pw_{role}_url"
-                )
-                changed = (backend, model, url or None) != (spec.backend, spec.model, spec.base_url)
-                st.session_state[f"pw_{role}_choice"] = (
-                    {"backend": backend, "model": model, "base_url": url} if changed else None
-                )
+            st.session_state[endpoints_ui.RUN_CHOICES] = endpoints_ui.run_endpoint_picker(engine)
 
         wanted = [q["text"].strip() for q in questions if q["text"].strip()]
         busy = bool(registry.active_ids())

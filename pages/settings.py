@@ -14,8 +14,9 @@ from editorial.usage import CallContext, LedgerHandler, token_counter_for
 from editorial.vectorstore import chroma_location, get_chroma_client
 from editorial.workflow import Action
 from pages.ui import assist_settings, auth, resources
+from pages.ui import endpoints as endpoints_ui
 
-auth.require(Action.MANAGE_SETTINGS)
+_admin = auth.require(Action.MANAGE_SETTINGS)
 
 st.title("Settings")
 settings = resources.settings()
@@ -93,7 +94,7 @@ st.subheader("Models per stage")
 st.caption(
     "The planner makes the blueprint, the writer writes the sections; they may use different backends. "
     "Saved choices override the environment for every run (the Plan & Write page can change them per run). "
-    "API keys stay in EDITORIAL_LLM_API_KEY."
+    "EDITORIAL_LLM_API_KEY is sent only to EDITORIAL_LLM_BASE_URL; other endpoints take their own key below."
 )
 
 _STAGE_BACKENDS = ["embedded", "transformers", "hf_endpoint", "openai"]
@@ -122,6 +123,9 @@ for _role in ("planner", "writer"):
             st.success(f"{_role.capitalize()} follows the environment again.")
 
 assist_settings.task_models_form(settings, engine)
+
+
+endpoints_ui.endpoint_admin(settings, engine, _admin)
 
 st.subheader("Model prices")
 st.caption("Per million tokens, for the Usage page's cost estimate. Local models (embedded, transformers) cost 0.")

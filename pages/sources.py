@@ -1,5 +1,7 @@
 """Sources: collections, uploads with per-file progress, the source list with preview, and search."""
 
+import math
+
 import streamlit as st
 
 from db.crud import sources as crud
@@ -226,6 +228,7 @@ with add_tab:
         files = st.file_uploader(
             "Files: Markdown, text, PDF, HTML or Word (.docx)",
             accept_multiple_files=True,
+            max_upload_size=max(1, math.ceil(settings.max_upload_mb)),
             help=f"Up to {settings.max_upload_mb:g} MB per file. Re-uploading a file replaces only its changed parts.",
         )
         upload = st.form_submit_button("Ingest files", type="primary", disabled=busy, icon=":material/upload:")

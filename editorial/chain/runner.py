@@ -11,6 +11,7 @@ in background threads for the Streamlit page, which polls typed :class:`~editori
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from editorial.chain.text import count_words
 from editorial.chain.write import assemble, front_matter_for, replace_section, section_sources, write_section
 from editorial.errors import EditorialError
 from editorial.usage import CallContext, LedgerHandler, TokenCounter, UsageMetrics, usage_metrics
+
+logger = logging.getLogger(__name__)
 
 HEARTBEAT_S = 15.0
 
@@ -143,6 +146,7 @@ class _Heartbeat:
                 with session_scope(self.engine) as session:
                     run_crud.heartbeat(session=session, run_id=self.run_id)
             except Exception:  # a busy database skips one beat; the next one retries
+                logger.warning("heartbeat of run %s failed", self.run_id, exc_info=True)
                 continue
 
     def __enter__(self) -> _Heartbeat:
@@ -408,8 +412,10 @@ def execute(
         except Cancelled as exc:
             status, error = RunStatus.CANCELLED, str(exc)
         except EditorialError as exc:
+            logger.warning("run %s failed: %s", run_id, exc, exc_info=True)
             status, error = RunStatus.FAILED, str(exc)
         except Exception as exc:
+            logger.exception("run %s failed unexpectedly", run_id)
             first = str(exc).splitlines()[0][:200] if str(exc) else ""
             status, error = RunStatus.FAILED, f"Unexpected error: {type(exc).__name__}: {first}"
         with session_scope(services.engine) as session:

@@ -9,6 +9,7 @@ from db.crud.drafts import DEFAULT_SORT, SORTS, count_drafts, list_drafts
 from db.models import DraftStatus
 from db.session import session_scope
 from editorial.datastore import open_database
+from editorial.logs import safe_text
 from editorial.settings import get_settings
 from editorial.workflow import status_label
 
@@ -59,7 +60,7 @@ def list_command(args: argparse.Namespace) -> int:
     for row in rows:
         print(
             f"{row.id:>6}  {status_label(row.status):<17} {row.word_count:>6} words  "
-            f"{row.updated_at:%Y-%m-%d %H:%M}  {row.author or '-':<12} {row.title}"
+            f"{row.updated_at:%Y-%m-%d %H:%M}  {safe_text(row.author or '-'):<12} {safe_text(row.title)}"
         )
     shown = f"{args.offset + 1}-{args.offset + len(rows)}" if rows else "0"
     print(f"{shown} of {total} drafts")

@@ -6,6 +6,7 @@ import argparse
 
 from editorial import sessions
 from editorial.doctor import run_checks
+from editorial.logs import safe_text
 from editorial.settings import get_settings
 
 
@@ -35,7 +36,7 @@ def doctor_command(args: argparse.Namespace) -> int:
         print(f"rotated the session signing key: {sessions.rotate_secret(get_settings())}", flush=True)
     results = run_checks(get_settings(), repair=args.repair, models=not args.no_models)
     for result in results:
-        print(f"{'ok  ' if result.ok else 'FAIL'} {result.name}: {result.message}", flush=True)
+        print(f"{'ok  ' if result.ok else 'FAIL'} {result.name}: {safe_text(result.message, 1000)}", flush=True)
     failed = [r for r in results if not r.ok]
     print(f"{len(results) - len(failed)} ok, {len(failed)} failed")
     return 1 if failed else 0

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from editorial.logs import safe_text
 from editorial.settings import get_settings
 
 
@@ -50,7 +51,10 @@ def _prepare():
     settings = get_settings()
     engine = open_database(settings)
     for name in mark_interrupted(settings, engine):
-        print(f"note: '{name}' was left half-ingested by a stopped process; marked failed (retry it)", file=sys.stderr)
+        print(
+            f"note: '{safe_text(name)}' was left half-ingested by a stopped process; marked failed (retry it)",
+            file=sys.stderr,
+        )
     return settings, engine
 
 
@@ -70,18 +74,18 @@ class _Printer:
         class Callbacks(IngestCallbacks):
             def on_file_done(self, outcome) -> None:
                 label = outcome.action.value.upper() if outcome.action.value == "failed" else outcome.action.value
-                print(f"{label:8} {outcome.line}", flush=True)
+                print(f"{label:8} {safe_text(outcome.line, 1000)}", flush=True)
 
         self.callbacks = Callbacks()
 
 
 def _print_report(report, ignored: list[str]) -> None:
     if ignored:
-        shown = ", ".join(ignored[:5]) + (" …" if len(ignored) > 5 else "")
+        shown = ", ".join(safe_text(name) for name in ignored[:5]) + (" …" if len(ignored) > 5 else "")
         print(f"ignored  {len(ignored)} file(s) of unsupported types in folders: {shown}")
     print(report.summary())
     for outcome in report.failed:
-        print(f"failed: {outcome.line}", file=sys.stderr)
+        print(f"failed: {safe_text(outcome.line, 1000)}", file=sys.stderr)
 
 
 def ingest_command(args: argparse.Namespace) -> int:
@@ -94,7 +98,7 @@ def ingest_command(args: argparse.Namespace) -> int:
     collected = collect_paths(args.paths)
     collection, created = get_or_create_collection(engine, name=args.collection)
     if created:
-        print(f"created collection '{collection.name}'")
+        print(f"created collection '{safe_text(collection.name)}'")
     embeddings = _embeddings(settings)
     report = ingest_items(
         settings, engine, embeddings, collection_id=collection.id, items=collected.items, callbacks=_Printer().callbacks
@@ -102,7 +106,7 @@ def ingest_command(args: argparse.Namespace) -> int:
     for missing in collected.missing:
         outcome = FileOutcome(missing, Action.FAILED, "No such file or folder.")
         report.outcomes.append(outcome)
-        print(f"FAILED   {outcome.line}")
+        print(f"FAILED   {safe_text(outcome.line, 1000)}")
     _print_report(report, collected.ignored)
     return 1 if report.failed else 0
 
@@ -124,7 +128,7 @@ def search_command(args: argparse.Namespace) -> int:
         print("no passages found")
     for rank, passage in enumerate(passages, 1):
         where = f" — {passage.location}" if passage.location else ""
-        print(f"[{rank}] {passage.score:.3f}  {passage.source_name}{where}")
+        print(f"[{rank}] {passage.score:.3f}  {safe_text(passage.source_name + where)}")
         print("    " + " ".join(passage.text.split())[:400])
     return 0
 
@@ -166,10 +170,10 @@ def list_command(args: argparse.Namespace) -> int:
     if not rows:
         print("no sources")
     for row in rows:
-        error = f"  ({row['error']})" if row["error"] else ""
+        error = f"  ({safe_text(row['error'])})" if row["error"] else ""
         print(
-            f"{row['id']:>5}  {row['collection'][:20]:20}  {row['status']:9}  {row['chunks']:>5} chunks  "
-            f"{row['kind']:5}  {row['name']}{error}"
+            f"{row['id']:>5}  {safe_text(row['collection'])[:20]:20}  {row['status']:9}  {row['chunks']:>5} chunks  "
+            f"{row['kind']:5}  {safe_text(row['name'])}{error}"
         )
     return 0
 
@@ -205,7 +209,7 @@ def delete_command(args: argparse.Namespace) -> int:
         actor = login_actor(session, args.actor)
     for source_id, name in _pick(engine, args.collection, args.names):
         removed = delete_source(settings, engine, source_id=source_id, actor=actor)
-        print(f"deleted  {name} ({removed} chunks)")
+        print(f"deleted  {safe_text(name)} ({removed} chunks)")
     return 0
 
 

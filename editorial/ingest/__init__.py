@@ -1,30 +1,38 @@
 """Ingestion: read editors' files, clean and split them, and index the chunks into Chroma incrementally.
 
 Import what you need from here: ``ingest_items``, ``IngestItem``, ``IngestCallbacks``, ``delete_source`` ...
+The names load lazily, so the parse worker (:mod:`editorial.ingest.sandbox`) starts without LangChain or Chroma.
 """
 
-from editorial.ingest.consistency import check_consistency, check_sources, mark_interrupted
-from editorial.ingest.detect import KIND_BY_SUFFIX, KIND_LABELS
-from editorial.ingest.errors import SourceBusy, SourceNotFound, SourceRejected
-from editorial.ingest.pipeline import IngestItem, ingest_items, retry_items
-from editorial.ingest.progress import Action, FileOutcome, IngestCallbacks, IngestReport
-from editorial.ingest.removal import delete_source
+from __future__ import annotations
 
-__all__ = [
-    "KIND_BY_SUFFIX",
-    "KIND_LABELS",
-    "Action",
-    "FileOutcome",
-    "IngestCallbacks",
-    "IngestItem",
-    "IngestReport",
-    "SourceBusy",
-    "SourceNotFound",
-    "SourceRejected",
-    "check_consistency",
-    "check_sources",
-    "delete_source",
-    "ingest_items",
-    "mark_interrupted",
-    "retry_items",
-]
+import importlib
+from typing import Any
+
+_HOMES = {
+    "check_consistency": "consistency",
+    "check_sources": "consistency",
+    "mark_interrupted": "consistency",
+    "KIND_BY_SUFFIX": "detect",
+    "KIND_LABELS": "detect",
+    "SourceBusy": "errors",
+    "SourceNotFound": "errors",
+    "SourceRejected": "errors",
+    "IngestItem": "pipeline",
+    "ingest_items": "pipeline",
+    "retry_items": "pipeline",
+    "Action": "progress",
+    "FileOutcome": "progress",
+    "IngestCallbacks": "progress",
+    "IngestReport": "progress",
+    "delete_source": "removal",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'editorial.ingest' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"editorial.ingest.{home}"), name)

@@ -91,10 +91,34 @@ def _looks_binary(text: str) -> bool:
 _PREFERRED = ("cp1252", "latin_1", "iso8859_15", "cp1251", "cp1250", "iso8859_2", "cp932", "gb18030", "big5", "euc_kr")
 
 
+_WESTERN_LETTERS = frozenset("ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝßàáâãäåæçèéêëìíîïñòóôõöøùúûüýÿŒœŠšŽžŸ")
+_WESTERN_MARKS = frozenset("‘’‚“”„–—…€«»°£§©®±·¿¡•")
+_CENTRAL = frozenset({"cp1250", "iso8859_2", "mac_latin2"})
+
+
+def _western_plausible(text: str) -> bool:
+    """Whether every non-ASCII character reads as Western European: accented letters, typographic punctuation."""
+    odd = [c for c in text if ord(c) > 127 and c not in _WESTERN_LETTERS and c not in _WESTERN_MARKS]
+    return not odd and any(ord(c) > 127 for c in text)
+
+
 def _detect_encoding(data: bytes) -> str | None:
     from charset_normalizer import from_bytes
 
     matches = list(from_bytes(data[:2_000_000]))
+    try:
+        western = data[:2_000_000].decode("cp1252")
+    except UnicodeDecodeError:
+        western = None
+    if western is not None and _western_plausible(western):
+        # Short Latin-1 texts tie between many code pages (très -> tr鑚 in cp932, trčs in cp1250); prefer
+        # Western unless the detector is confident in a Central European language.
+        best = matches[0] if matches else None
+        confident_central = (
+            best is not None and best.encoding in _CENTRAL and best.coherence >= 0.4 and len(data) >= 200
+        )
+        if not confident_central:
+            return "cp1252"
     if not matches:
         return None
     best = matches[0]

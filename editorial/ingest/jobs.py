@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from editorial.errors import EditorialError
 from editorial.ingest.progress import FileOutcome, IngestCallbacks, IngestReport
+
+logger = logging.getLogger(__name__)
 
 _STAGE_START = {"reading": 0.02, "waiting": 0.08, "embedding": 0.1}
 
@@ -82,9 +85,11 @@ class IngestJob(IngestCallbacks):
         try:
             report = self._work(self)
         except EditorialError as exc:
+            logger.warning("ingest job failed: %s", exc, exc_info=True)
             with self._lock:
                 self._error = str(exc)
-        except Exception as exc:  # shown to the user as one line
+        except Exception as exc:  # shown to the user as one line; the log keeps the traceback
+            logger.exception("ingest job failed unexpectedly")
             first = str(exc).splitlines()[0] if str(exc) else ""
             with self._lock:
                 self._error = f"Unexpected error: {type(exc).__name__}: {first}"

@@ -8,6 +8,7 @@ INGESTING before the first chunk is stored and READY, with the chunk count, only
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,10 +26,13 @@ from editorial.ingest import records, storage
 from editorial.ingest.detect import kind_for_name
 from editorial.ingest.errors import SourceBusy, SourceNotFound, SourceRejected
 from editorial.ingest.live import collection_lock, heartbeat_stale, ingesting, live_source_ids
-from editorial.ingest.parsers import parse
+from editorial.ingest.parsers import ParsedDocument, parse
 from editorial.ingest.progress import Action, FileOutcome, IngestCallbacks, IngestReport
+from editorial.ingest.sandbox import SandboxLimits, parse_sandboxed
 from editorial.ingest.splitting import Chunk, split_sections
 from editorial.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 PIPELINE_VERSION = "1"
 """Bump when parsing or splitting changes, so unchanged files are indexed again."""
@@ -143,7 +147,7 @@ class _Ingest:
             skipped = self._unchanged(name, kind, content, item.force)
             if skipped is not None:
                 return skipped
-            parsed = parse(kind, data)
+            parsed = self._parse(kind, data)
             chunks = split_sections(
                 parsed.sections, chunk_size=self.settings.chunk_size, chunk_overlap=self.settings.chunk_overlap
             )
@@ -154,8 +158,15 @@ class _Ingest:
         except OSError as exc:
             return FileOutcome(name, Action.FAILED, f"The file cannot be read: {exc.strerror or exc}.", kind)
         except Exception as exc:
+            logger.exception("preparing %r failed", name)
             return FileOutcome(name, Action.FAILED, f"The file could not be parsed ({type(exc).__name__}).", kind)
         return _Prepared(name, kind, data, content, parsed.page_count, parsed.notes, chunks)
+
+    def _parse(self, kind: str, data: bytes) -> ParsedDocument:
+        limits = SandboxLimits.from_settings(self.settings)
+        if self.settings.parse_in_subprocess:
+            return parse_sandboxed(kind, data, limits)
+        return parse(kind, data, limits.parser)
 
     def _unchanged(self, name: str, kind: str, content: str, force: bool) -> FileOutcome | None:
         with session_scope(self.engine) as session:

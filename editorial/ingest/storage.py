@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from editorial.private import write_private
 from editorial.settings import Settings
 
 
@@ -19,12 +19,8 @@ def original_path(settings: Settings, source_key: str) -> Path:
 
 
 def save_original(settings: Settings, source_key: str, data: bytes) -> None:
-    """Store the original bytes atomically (write a temp file, then rename)."""
-    path = original_path(settings, source_key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_bytes(data)
-    os.replace(temp, path)
+    """Store the original bytes atomically, readable by the owner only (0600 in a 0700 folder)."""
+    write_private(original_path(settings, source_key), data)
 
 
 def load_original(settings: Settings, source_key: str) -> bytes | None:

@@ -6,15 +6,21 @@ The servers: vLLM, Ollama, LM Studio, llama.cpp and the like. The preflight chec
 ``openai`` uses ``langchain_openai.ChatOpenAI`` with ``base_url``; ``hf_endpoint`` uses
 ``langchain_huggingface.ChatHuggingFace`` over ``HuggingFaceEndpoint``. Both report token usage from the
 server's answers, so the ledger needs no tokenizer for them.
+
+No request follows a redirect (a key is only sent to the URL it was configured for), and the one line people see
+does not tell an unreachable address from one that answers something else; the log has the details.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from editorial.errors import BackendUnreachable
 from editorial.llm.spec import Backend, ModelSpec
 from editorial.settings import EMBEDDED, Settings
+
+logger = logging.getLogger(__name__)
 
 PREFLIGHT_TIMEOUT_S = 5.0
 NO_KEY = "not-needed"
@@ -69,20 +75,35 @@ def check_backend(spec: ModelSpec, timeout: float = PREFLIGHT_TIMEOUT_S) -> list
             "with the endpoint's URL (TGI speaks the OpenAI API)."
         )
     url = f"{api_root(spec.base_url)}/models"
+    unusable = (
+        f"The {label} at {spec.base_url} is not reachable or is not an OpenAI-compatible API; "
+        "an admin can check it (details in the log)."
+    )
     try:
-        response = httpx.get(url, headers=_headers(spec), timeout=timeout, follow_redirects=True)
-    except httpx.TimeoutException as exc:
-        raise BackendUnreachable(f"The {label} at {spec.base_url} did not answer within {timeout:.0f} s.") from exc
+        response = httpx.get(url, headers=_headers(spec), timeout=timeout, follow_redirects=False)
     except httpx.HTTPError as exc:
-        reason = type(exc).__name__
-        raise BackendUnreachable(f"The {label} at {spec.base_url} is not reachable ({reason}).") from exc
+        logger.warning("preflight GET %s failed: %s: %s", url, type(exc).__name__, exc)
+        raise BackendUnreachable(unusable) from exc
+    if response.is_redirect:
+        logger.warning(
+            "preflight GET %s answered a redirect (%s) to %s",
+            url,
+            response.status_code,
+            response.headers.get("location"),
+        )
+        raise BackendUnreachable(
+            f"The {label} at {spec.base_url} answered with a redirect; redirects are not followed (a key could "
+            "leak to another host): configure the final URL."
+        )
     if response.status_code in (401, 403):
-        which = "the API key" if _key(spec) else "requests without an API key (set EDITORIAL_LLM_API_KEY)"
+        which = "the API key" if _key(spec) else "requests without an API key (an admin sets this endpoint's key)"
         raise BackendUnreachable(f"The {label} at {spec.base_url} refused {which} (HTTP {response.status_code}).")
     if response.status_code == 404 and spec.backend == "hf_endpoint":
         for path in ("/info", "/health"):
             try:
-                probe = httpx.get(_server_root(spec.base_url) + path, headers=_headers(spec), timeout=timeout)
+                probe = httpx.get(
+                    _server_root(spec.base_url) + path, headers=_headers(spec), timeout=timeout, follow_redirects=False
+                )
             except httpx.HTTPError:
                 continue
             if probe.status_code in (401, 403):
@@ -92,15 +113,14 @@ def check_backend(spec: ModelSpec, timeout: float = PREFLIGHT_TIMEOUT_S) -> list
             if probe.status_code < 400:
                 return []
     if response.status_code >= 400:
-        raise BackendUnreachable(
-            f"The {label} at {spec.base_url} answered HTTP {response.status_code} to GET {url}; "
-            "is it an OpenAI-compatible API?"
-        )
+        logger.warning("preflight GET %s answered HTTP %s", url, response.status_code)
+        raise BackendUnreachable(unusable)
     try:
         data = response.json().get("data", [])
         return [str(item.get("id")) for item in data if isinstance(item, dict) and item.get("id")]
     except (ValueError, AttributeError) as exc:
-        raise BackendUnreachable(f"The {label} at {spec.base_url} did not answer GET {url} with JSON.") from exc
+        logger.warning("preflight GET %s did not answer JSON", url)
+        raise BackendUnreachable(unusable) from exc
 
 
 def served_model_name(spec: ModelSpec, served: list[str]) -> str:
@@ -114,6 +134,7 @@ def served_model_name(spec: ModelSpec, served: list[str]) -> str:
 
 def build_openai(settings: Settings, spec: ModelSpec) -> Any:
     """``ChatOpenAI`` for an OpenAI-compatible server at ``spec.base_url`` (checked first)."""
+    import openai
     from langchain_openai import ChatOpenAI
 
     served = check_backend(spec)
@@ -127,6 +148,8 @@ def build_openai(settings: Settings, spec: ModelSpec) -> Any:
         timeout=settings.llm_timeout_s,
         max_retries=1,
         stream_usage=True,
+        http_client=openai.DefaultHttpxClient(follow_redirects=False),
+        http_async_client=openai.DefaultAsyncHttpxClient(follow_redirects=False),
     )
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import SecretStr
 
+from editorial.keys import key_for_url
 from editorial.settings import EMBEDDED, Settings
 
 if TYPE_CHECKING:
@@ -60,8 +61,9 @@ def _blank_to_none(value: str | None) -> str | None:
 def spec_for(settings: Settings, role: Role = "default") -> ModelSpec:
     """The model a role uses: its ``planner_*`` / ``writer_*`` overrides, falling back to the ``llm_*`` settings.
 
-    The embedded backend always means the bundled model (on its fast ONNX runtime); ``transformers`` with the
-    model name ``embedded`` is the same model on the transformers path (the way back from the fast runtime).
+    The embedded backend always means the bundled model; ``transformers`` with the model name ``embedded`` is the
+    same model on the transformers path. A remote endpoint gets only the key configured for its own URL
+    (:func:`editorial.keys.key_for_url`).
 
     Raises:
         ValueError: ``role`` is not one of default, planner, writer.
@@ -79,4 +81,4 @@ def spec_for(settings: Settings, role: Role = "default") -> ModelSpec:
         return ModelSpec(backend="transformers", model=EMBEDDED)
     if backend in LOCAL_BACKENDS:
         base_url = None
-    return ModelSpec(backend=backend, model=model, base_url=base_url, api_key=settings.llm_api_key)
+    return ModelSpec(backend=backend, model=model, base_url=base_url, api_key=key_for_url(settings, base_url))

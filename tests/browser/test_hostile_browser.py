@@ -5,11 +5,14 @@ One app serves this module (its own data folder, a 0.05 MB upload limit, a fake 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
+from db.models import User
+from db.session import session_scope
+from editorial.endpoints import save_endpoint
+from editorial.settings import Settings
 from tests.browser.conftest import screenshot, start_app, wait_for_app
 from tests.browser.seed import FakeDevto, engine_for, password, seed_draft, seed_people
 from tests.browser.ui import (
@@ -312,17 +315,22 @@ def test_dev_to_api_errors_are_one_line(app, page, devto):
 
 
 def test_unreachable_or_bogus_model_endpoints_are_one_line(app, page):
+    # Editors pick among endpoints an admin configured; they cannot type a URL (issue 10, item 1).
+    settings, engine = Settings(data_dir=app.data_dir), engine_for(app.data_dir)
+    with session_scope(engine) as session:
+        admin = session.get(User, app.ids["boss"])
+    save_endpoint(settings, engine, actor=admin, name="Dead server", backend="openai", model="m",
+                  base_url="http://127.0.0.1:9/v1")  # fmt: skip
     _login(page, app, "ed")
     _collection(page, "Queues")
     go(page, "Plan & Write")
     fill(page, "Topic", "message queues")
     page.get_by_text("Models for this run").click()
-    for url in ("http://127.0.0.1:9/v1", "javascript:alert('endpoint')"):
-        select(page, "Writer backend", "openai", exact=True)
-        fill(page, "Writer base URL", url)
-        click(page, "Plan and write in one go")
-        shown = errors(page)
-        assert len(shown) == 1 and re.search(r"reach|URL|http", shown[0]), shown
-        assert "\n" not in shown[0].strip()
+    assert page.get_by_label("Writer base URL").count() == 0
+    select(page, "Writer model", "Dead server", exact=True)
+    click(page, "Plan and write in one go")
+    shown = errors(page)
+    assert len(shown) == 1 and "not reachable or is not an OpenAI-compatible API" in shown[0], shown
+    assert "\n" not in shown[0].strip()
     assert_nothing_injected(page)
     screenshot(page, "model-endpoint-error")

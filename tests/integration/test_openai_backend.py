@@ -45,7 +45,7 @@ def test_api_root_accepts_both_spellings():
 
 
 def test_preflight_gives_one_line_for_unreachable_bad_key_and_missing_url():
-    with pytest.raises(BackendUnreachable, match=r"is not reachable \(ConnectError\)"):
+    with pytest.raises(BackendUnreachable, match=r"is not reachable or is not an OpenAI-compatible API"):
         check_backend(ModelSpec("openai", "m", f"http://127.0.0.1:{free_port()}"))
     with pytest.raises(BackendUnreachable, match="needs a base URL"):
         check_backend(ModelSpec("openai", "m", None))
@@ -55,7 +55,7 @@ def test_preflight_gives_one_line_for_unreachable_bad_key_and_missing_url():
         with pytest.raises(BackendUnreachable, match=r"refused requests without an API key"):
             check_backend(ModelSpec("openai", "m", server.url))
         assert check_backend(ModelSpec("openai", "m", server.url, SecretStr("right"))) == [MODEL]
-        with pytest.raises(BackendUnreachable, match="answered HTTP 404"):
+        with pytest.raises(BackendUnreachable, match="is not reachable or is not an OpenAI-compatible API"):
             check_backend(ModelSpec("openai", "m", server.url + "/elsewhere", SecretStr("right")))
 
 

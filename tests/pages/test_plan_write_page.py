@@ -160,10 +160,17 @@ def test_fallback_plan_is_labelled(fake_chain):
 
 
 def test_unreachable_writer_endpoint_is_one_line_before_any_work(fake_chain):
+    from db.models import Role
+    from editorial.endpoints import save_endpoint
+    from tests.pages.helpers import ensure_user
+
+    settings = get_settings()
+    admin = ensure_user("admin", Role.ADMIN)
+    save_endpoint(settings, open_database(settings), actor=admin, name="Dead", backend="openai", model="m",
+                  base_url="http://127.0.0.1:9")  # fmt: skip
     at = open_page(PAGE)
     at.text_input(key="pw_topic").input("retrieval").run()
-    at.selectbox(key="pw_writer_backend").set_value("openai").run()
-    at.text_input(key="pw_writer_url").input("http://127.0.0.1:9").run()
+    at.selectbox(key="pw_writer_endpoint").set_value("Dead").run()
     at.button(key="pw_plan").click().run()
     assert not at.exception
     assert any("is not reachable" in e.value for e in at.error)

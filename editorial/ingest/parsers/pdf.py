@@ -8,6 +8,7 @@ import re
 
 from editorial.ingest.errors import SourceRejected
 from editorial.ingest.parsers.base import ParsedDocument, Section
+from editorial.ingest.parsers.limits import ParseLimits
 
 _SPACES = re.compile(r"[ \t\u00a0]+")
 
@@ -17,7 +18,13 @@ def _page_text(raw: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def parse_pdf(data: bytes) -> ParsedDocument:
+def _content_bytes(page) -> int:
+    """The decoded size of a page's content streams (what text extraction would have to interpret)."""
+    contents = page.get_contents()
+    return len(contents.get_data()) if contents is not None else 0
+
+
+def parse_pdf(data: bytes, limits: ParseLimits | None = None) -> ParsedDocument:
     """Parse a PDF into per-page sections (``location="page N"``)."""
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
@@ -41,8 +48,19 @@ def parse_pdf(data: bytes) -> ParsedDocument:
                     ) from exc
                 if not opened:
                     raise SourceRejected("The PDF is password-protected; remove the password and upload it again.")
+            limits = limits or ParseLimits()
             pages = list(reader.pages)
-            texts = [_page_text(page.extract_text() or "") for page in pages]
+            if len(pages) > limits.max_pages:
+                raise SourceRejected(
+                    f"The PDF has {len(pages):,} pages, over the limit of {limits.max_pages:,}; split it."
+                )
+            texts, oversized = [], []
+            for number, page in enumerate(pages, 1):
+                if _content_bytes(page) > limits.max_page_content_bytes:
+                    oversized.append(number)
+                    texts.append("")
+                    continue
+                texts.append(_page_text(page.extract_text() or ""))
         except SourceRejected:
             raise
         except FileNotDecryptedError as exc:
@@ -56,11 +74,19 @@ def parse_pdf(data: bytes) -> ParsedDocument:
     if not pages:
         raise SourceRejected("The PDF has no pages.")
     sections = [Section(text, f"page {number}", markdown=False) for number, text in enumerate(texts, 1) if text]
+    if not sections and oversized:
+        raise SourceRejected(
+            f"The PDF's pages are too large to read (over {limits.max_page_content_bytes // 1048576} MB of drawing "
+            "instructions each); export it again with text."
+        )
     if not sections:
         raise SourceRejected(
             f"The PDF has no text layer ({len(pages)} page(s) of images, e.g. a scan); run OCR on it first."
         )
     notes = []
-    if len(sections) < len(pages):
-        notes.append(f"{len(pages) - len(sections)} of {len(pages)} pages have no text layer")
+    if oversized:
+        shown = ", ".join(str(n) for n in oversized[:5]) + (" …" if len(oversized) > 5 else "")
+        notes.append(f"page(s) {shown} skipped: their drawing instructions are over the size limit")
+    if len(sections) < len(pages) - len(oversized):
+        notes.append(f"{len(pages) - len(oversized) - len(sections)} of {len(pages)} pages have no text layer")
     return ParsedDocument(sections=sections, page_count=len(pages), notes=notes)
