@@ -47,6 +47,8 @@ class WritingContext:
     embed: Embed | None = None
     copied_words: int = 0
     total_words: int = 0
+    planned_words: int = 0
+    """The post's planned length: early in a post, quotations are measured against it, not the words so far."""
 
     @classmethod
     def build(
@@ -81,7 +83,8 @@ class WritingContext:
         """True when adding ``copied`` copied words (of ``words``) keeps the post within the verbatim budget."""
         if copied == 0:
             return True
-        return (self.copied_words + copied) / max(1, self.total_words + words) <= COPY_BUDGET
+        base = max(self.total_words + words, int(self.planned_words * 0.8), 1)
+        return self.copied_words + copied <= COPY_BUDGET * base
 
 
 @dataclass
@@ -274,8 +277,8 @@ def _ladder(
         max_tokens=TOKENS_PER_FACT + 8,
         topic=topic,
     )
-    second = _first_sentence(retry.splitlines()[0] if retry.strip() else "")
-    second = re.sub(r"^\s*\d{1,2}[.)]\s+", "", second)
+    lines = [line for line in retry.splitlines() if line.strip()]
+    second = _first_sentence(re.sub(r"^\s*\d{1,2}[.)]\s+", "", lines[0]) if lines else "")
     problem = check_sentence(second, fact, context) if second else "no sentence"
     if not problem:
         return Kept(with_citation(plain(second), fact.n), fact.n, "retry")

@@ -83,7 +83,8 @@ NO_SOURCES = "(none: write from general knowledge and cite nothing)"
 # --- grounded writing: a few facts at a time ---------------------------------------------------------------
 FACTS_SYSTEM = "You rewrite facts as plain sentences for a technical blog. Keep every name and number. Add nothing new."
 FACTS_EXAMPLE_USER = (
-    "Post: Docker basics\nSection 2 of 4: Building images\nFacts:\n1. Docker images are built from a Dockerfile that lists each step of the build.\n"
+    "Post: Docker basics\nSection 2 of 4: Building images\nFacts:\n"
+    "1. Docker images are built from a Dockerfile that lists each step of the build.\n"
     "2. Containers share the host kernel, so they start in seconds.\n\n"
     "Rewrite each fact as one sentence in your own words."
 )

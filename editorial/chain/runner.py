@@ -263,6 +263,7 @@ class _Run:
             ),
             found,
             site=self.planner_site,
+            vocabulary=self.collection_vocabulary(),
         )
         self.is_fallback = outcome.is_fallback
         self.notes.extend(outcome.notes)
@@ -309,15 +310,19 @@ class _Run:
         self.state.setdefault("registry", [e.model_dump(mode="json") for e in evidence])
         return blueprint, [Evidence.model_validate(e) for e in self.state["registry"]]
 
+    def collection_vocabulary(self) -> SourceVocabulary | None:
+        """Every name/number of the collection's sources (None without a loader or when the store fails)."""
+        if self.services.vocabulary is None:
+            return None
+        try:
+            return self.services.vocabulary()
+        except EditorialError as exc:  # an unreachable store: the retrieved passages still bound the terms
+            self.notes.append(f"The collection's vocabulary could not be read ({exc}); using the passages.")
+            return None
+
     def writing_context(self, evidence: list[Evidence], written: list[WrittenSection]) -> WritingContext:
         """The post-wide memory of the writer: sources' vocabulary, the verbatim budget, sentences written."""
-        loader = self.services.vocabulary
-        vocabulary = None
-        if loader is not None:
-            try:
-                vocabulary = loader()
-            except EditorialError as exc:  # an unreachable store: the retrieved passages still bound the terms
-                self.notes.append(f"The collection's vocabulary could not be read ({exc}); using the passages.")
+        vocabulary = self.collection_vocabulary()
         context = WritingContext.build(
             [e.text for e in evidence],
             vocabulary=vocabulary,
@@ -334,6 +339,7 @@ class _Run:
         done = [WrittenSection.model_validate(s) for s in self.state.get("sections", [])]
         total = len(blueprint.sections)
         context = self.writing_context(evidence, done)
+        context.planned_words = blueprint.budget_total
         self.callbacks.on_stage_start("write", f"{total} sections")
         for index, written in enumerate(done):
             self.callbacks.on_section_done(index, total, written)
@@ -426,6 +432,8 @@ class _Run:
         sources = section_sources(section, registry, self.services.search)
         rest = re.sub(rf"(?ms)^## {re.escape(heading)}\s*$.*?(?=^## |\Z)", "", body)
         others = [WrittenSection(heading="", text=rest, budget=section.words, words=0)]
+        regen_context = self.writing_context(evidence, others)
+        regen_context.planned_words = regen_context.total_words + section.words
         written = write_section(
             self.services.writer,
             blueprint,
@@ -434,7 +442,7 @@ class _Run:
             site=self.writer_site,
             tone=request.tone,
             on_token=self.callbacks.on_token,
-            context=self.writing_context(evidence, others),
+            context=regen_context,
         )
         self.notes.extend(written.notes)
         if not written.text.strip():

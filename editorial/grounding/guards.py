@@ -148,7 +148,7 @@ def strip_debris(text: str, heading: str = "") -> str:
     """
     out: list[str] = []
     for line in _SPECIAL.sub(" ", text).replace("\r\n", "\n").split("\n"):
-        if _HEADING.match(line):
+        if _HEADING.match(line) or line.strip().strip(":*").lower() in ROLE_LABELS:
             continue
         if heading and line.strip().strip("*:# ").lower() == heading.strip().lower():
             continue
