@@ -20,6 +20,8 @@ SOURCES_PER_SECTION = 4
 WORDS_PER_FACT = 18
 """About how many published words one fact becomes (one sentence)."""
 SPARE_FACTS = 2
+FRAMING_FACTS = 3
+"""Most facts an introduction or conclusion takes (they frame the post; the body carries the facts)."""
 """Extra facts per section, for the ones that fail verification."""
 
 
@@ -47,6 +49,8 @@ def section_facts(section: Section, sources: list[Evidence], context: WritingCon
     """The facts a section will carry: the best, diverse source sentences for its heading and key points."""
     query = " ".join([topic, section.heading, *section.key_points]).strip()
     count = math.ceil(section.words / WORDS_PER_FACT) + SPARE_FACTS
+    if section.kind != "body":  # the introduction and conclusion frame the post; the facts belong to the body
+        count = min(count, FRAMING_FACTS)
     return select_facts(query, sources, count=count, embed=context.embed, used=context.duplicates)
 
 
