@@ -172,4 +172,3 @@ class WrittenSection(BaseModel):
     """Why generated sentences were refused (first 20)."""
     notes: list[str] = Field(default_factory=list)
     """What people should know (a short or dropped section)."""
-

@@ -12,7 +12,7 @@ from editorial.chain.citations import CITATION, cited_numbers, references_block,
 from editorial.chain.compose import WritingContext, compose_section
 from editorial.chain.research import MIN_SCORE, EvidenceRegistry, Search
 from editorial.chain.schemas import Blueprint, Evidence, Section, WrittenSection
-from editorial.chain.text import count_words, within_budget
+from editorial.chain.text import count_words
 from editorial.grounding.facts import Fact, select_facts
 from editorial.grounding.schemas import Passage
 
