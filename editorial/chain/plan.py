@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from editorial.chain import prompts
 from editorial.chain.calls import CallSite, ChatTarget, invoke_reply, invoke_text, messages_for
+from editorial.chain.plan_grounding import ground_blueprint
 from editorial.chain.schemas import (
     MAX_SECTIONS,
     MIN_SECTION_WORDS,
@@ -27,6 +28,7 @@ from editorial.chain.schemas import (
     Section,
     normalize_tag,
 )
+from editorial.grounding.vocabulary import SourceVocabulary
 
 _NUMBERING = re.compile(r"^\s*(?:(?:[-*•]+|\d{1,2}\s*[.):-]|#+|section\s+\d+\s*[:.-])\s*)+", re.IGNORECASE)
 _FIELD = re.compile(r"^\s*[*_]*(title|description|angle|value|conclusion)[*_]*\s*[:\-–]\s*(.+?)\s*$", re.IGNORECASE)
@@ -326,14 +328,23 @@ def _default_title(topic: str) -> str:
 
 # --------------------------------------------------------------------------- the stage
 def plan_blueprint(
-    target: ChatTarget, request: PlanRequest, research: ResearchResult, *, site: CallSite
+    target: ChatTarget,
+    request: PlanRequest,
+    research: ResearchResult,
+    *,
+    site: CallSite,
+    vocabulary: SourceVocabulary | None = None,
 ) -> PlanOutcome:
-    """Make the blueprint for ``request`` from ``research`` with ``target`` (see the module docstring)."""
-    if target.structured_output:
-        outcome = _structured_plan(target, request, research, site)
-        if outcome is not None:
-            return outcome
-    return _piecewise_plan(target, request, research, site)
+    """Make the blueprint for ``request`` from ``research`` with ``target``, then ground it in the evidence.
+
+    See the module docstring; :func:`editorial.chain.plan_grounding.ground_blueprint` checks titles, headings,
+    points, description and tags against the evidence, whatever made them.
+    """
+    outcome = _structured_plan(target, request, research, site) if target.structured_output else None
+    if outcome is None:
+        outcome = _piecewise_plan(target, request, research, site)
+    blueprint, notes = ground_blueprint(outcome.blueprint, request.topic, research.evidence, vocabulary=vocabulary)
+    return PlanOutcome(blueprint, outcome.is_fallback, [*outcome.notes, *notes], outcome.repairs)
 
 
 def _finish(

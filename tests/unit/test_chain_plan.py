@@ -157,8 +157,9 @@ def test_structured_output_backend_with_one_repair():
         site=CallSite(),
     )
     assert not outcome.is_fallback and outcome.repairs == 1
-    assert outcome.blueprint.tags == ["rag", "search", "llm", "python"]
-    assert len(outcome.blueprint.sections) == 6
+    assert outcome.blueprint.tags == ["rag", "search"]  # "llm" and "python" occur in no passage: grounded away
+    assert len(outcome.blueprint.sections) == 5  # "Part 3" has no supporting passage: dropped, and said so
+    assert any("'Part 3' was dropped" in note for note in outcome.notes)
     assert "unusable" in model.prompts[1]
 
 

@@ -1,0 +1,142 @@
+"""The grounded writer's ladder with fake models: model sentence, one retry, a marked quotation, then drop."""
+
+from __future__ import annotations
+
+import re
+
+from editorial.chain.calls import CallSite, ChatTarget
+from editorial.chain.compose import WritingContext, compose_section
+from editorial.grounding.facts import Fact, candidate_sentences, select_facts
+from editorial.grounding.schemas import Passage
+from editorial.grounding.verify import verify_text
+from tests.unit.chain_fakes import RecordingChatModel, last_user, paraphrase
+
+PASSAGE_A = (
+    "Chroma is the open-source embedding database for AI applications. "
+    "It stores embeddings together with their metadata and documents. "
+    "Collections can be queried by similarity and filtered by metadata."
+)
+PASSAGE_B = (
+    "Transformers provides thousands of pretrained models for text, vision and audio tasks. "
+    "The pipeline API runs inference on a model in a few lines of code."
+)
+FACTS = [
+    Fact("Chroma is the open-source embedding database for AI applications.", 1, PASSAGE_A),
+    Fact("It stores embeddings together with their metadata and documents.", 1, PASSAGE_A),
+    Fact("The pipeline API runs inference on a model in a few lines of code.", 2, PASSAGE_B),
+]
+
+
+def facts_in(messages) -> list[str]:
+    user = last_user(messages)
+    if "Facts:" in user:
+        return [m for m in re.findall(r"^\d+\. (.+)$", user.split("Facts:", 1)[1], flags=re.MULTILINE)]
+    return [user.splitlines()[-1]]
+
+
+def compose(responder, facts=FACTS, budget=60, context=None):
+    model = RecordingChatModel(responder=responder)
+    if context is None:
+        context = WritingContext.build([PASSAGE_A, PASSAGE_B])
+        context.planned_words = 200
+    draft = compose_section(
+        ChatTarget(model, "embedded", "fake"),
+        facts,
+        topic="Vector stores",
+        budget=budget,
+        site=CallSite(),
+        context=context,
+    )
+    return draft, model
+
+
+def numbered(lines: list[str]) -> str:
+    return "\n".join(f"{i + 1}. {line}" for i, line in enumerate(lines))
+
+
+def test_faithful_rewrites_are_kept_and_cited():
+    draft, model = compose(lambda m: numbered([paraphrase(f) for f in facts_in(m)]))
+    assert [k.origin for k in draft.kept] == ["model", "model", "model"]
+    assert [k.n for k in draft.kept] == [1, 1, 2] and draft.dropped == 0
+    assert draft.text.count("[1]") == 2 and "[2]" in draft.text
+    assert len(model.prompts) == 2  # facts go two at a time: two short generations, no retry
+    report = verify_text(draft.text, {1: Passage(n=1, text=PASSAGE_A), 2: Passage(n=2, text=PASSAGE_B)})
+    assert report.supported_share == 1.0 and report.unknown_terms == []
+
+
+def test_an_invented_name_is_retried_once_then_kept_from_the_retry():
+    def responder(messages):
+        if "Facts:" in last_user(messages):
+            return numbered([f"{paraphrase(f)} It was founded by Dr. Elon Musk." for f in facts_in(messages)])
+        return paraphrase(facts_in(messages)[0])
+
+    draft, model = compose(responder)
+    assert draft.kept and {k.origin for k in draft.kept} <= {"model", "retry"}  # the invented sentence never
+    assert "Musk" not in draft.text and "Elon" not in draft.text
+    assert sum("Say this in one plain sentence" in p for p in model.prompts) <= len(FACTS)
+
+
+def test_a_fact_the_model_cannot_rewrite_becomes_a_marked_quotation():
+    draft, _model = compose(lambda m: "HUGGFox was founded in 2017 by Lloyd at Berkeley.")
+    assert draft.kept and all(k.origin == "quote" for k in draft.kept)
+    assert draft.kept[0].text == "“Chroma is the open-source embedding database for AI applications” [1]."
+    assert "HUGGFox" not in draft.text and "2017" not in draft.text
+    assert any("not in the sources" in reason for reason in draft.rejected)
+
+
+def test_quotations_stop_at_the_verbatim_budget_and_the_rest_is_dropped():
+    context = WritingContext.build([PASSAGE_A, PASSAGE_B])
+    context.planned_words = 30  # a short post: one quotation would exceed 21% copied words
+    draft, _model = compose(lambda m: "Unrelated words about cooking pasta tonight.", context=context)
+    assert draft.kept == [] and draft.dropped == len(FACTS) and draft.text == ""
+
+
+def test_a_long_quotation_is_a_block_quote_with_its_citation():
+    long_fact = Fact(
+        "Collections can be queried by similarity and filtered by metadata so that an application finds the "
+        "documents it needs for every question a reader asks.",
+        1,
+        PASSAGE_A + " Collections can be queried by similarity and filtered by metadata so that an application "
+        "finds the documents it needs for every question a reader asks.",
+    )
+    context = WritingContext.build([long_fact.passage])
+    context.total_words = 500
+    draft, _model = compose(lambda m: "", facts=[long_fact], context=context)
+    assert draft.text.startswith("> Collections can be queried") and draft.text.endswith("[1].")
+
+
+def test_loops_and_debris_never_reach_the_text_and_repeats_are_dropped_post_wide():
+    loop = "They have become a part of the family. " * 6
+
+    def responder(messages):
+        return "<|im_start|>assistant\nReply: " + numbered([paraphrase(f) + " " + loop for f in facts_in(messages)])
+
+    context = WritingContext.build([PASSAGE_A, PASSAGE_B])
+    first, _ = compose(responder, context=context)
+    assert "family" not in first.text and "Reply" not in first.text and "<|" not in first.text
+    assert len(first.kept) == 3
+    again, _ = compose(lambda m: numbered([paraphrase(f) for f in facts_in(m)]), context=context)
+    assert again.kept == []  # every fact was already said in the post
+
+
+def test_facts_are_prose_sentences_chosen_for_the_query_and_diverse():
+    text = (
+        "# Install\n\npip install chromadb\n\n```python\nclient = chromadb.Client()\n```\n\n"
+        "- Chroma stores embeddings together with their metadata.\n"
+        "Chroma stores embeddings together with metadata and documents.\n\n"
+        "The pipeline API runs inference on a model in a few lines of code."
+    )
+    assert candidate_sentences(text) == [
+        "Chroma stores embeddings together with their metadata.",
+        "Chroma stores embeddings together with metadata and documents.",
+        "The pipeline API runs inference on a model in a few lines of code.",
+    ]
+
+    class Item:
+        n = 4
+
+    item = Item()
+    item.text = text
+    chosen = select_facts("storing embeddings and metadata in Chroma", [item], count=2)
+    assert chosen[0].text.startswith("Chroma stores") and chosen[0].n == 4
+    assert len({f.text.split()[0] for f in chosen}) == 2 or len(chosen) == 1  # the near-duplicate is skipped

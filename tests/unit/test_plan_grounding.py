@@ -1,0 +1,67 @@
+"""Grounded plans: titles, headings, points and tags checked against the evidence."""
+
+from __future__ import annotations
+
+from editorial.chain.plan_grounding import ground_blueprint
+from editorial.chain.schemas import Blueprint, Evidence, Section
+
+EVIDENCE = [
+    Evidence(
+        n=1,
+        text="Chroma is the open-source embedding database. Collections are queried by similarity.",
+        source_id=1,
+        source_name="chromadb.md",
+        location="Chroma > Querying collections",
+    ),
+    Evidence(
+        n=2,
+        text="Embeddings are stored with metadata; metadata filters narrow a query.",
+        source_id=1,
+        source_name="chromadb.md",
+        location="Chroma > Metadata filters",
+    ),
+]
+
+
+def blueprint(headings, titles=("Chroma: Storing Embeddings",)):
+    sections = [Section(heading="Introduction", kind="intro", words=60)]
+    sections += [Section(heading=h, key_points=[h], words=80) for h in headings]
+    sections += [Section(heading="Conclusion", kind="conclusion", words=60)]
+    total = sum(s.words for s in sections)
+    return Blueprint(title_candidates=list(titles), sections=sections, target_words=total, tags=["chroma", "lloyd"])
+
+
+def test_supported_plan_is_kept():
+    bp, notes = ground_blueprint(blueprint(["Querying collections by similarity"]), "Chroma embeddings", EVIDENCE)
+    assert bp.title == "Chroma: Storing Embeddings" and notes == []
+    assert [s.heading for s in bp.sections] == ["Introduction", "Querying collections by similarity", "Conclusion"]
+    assert bp.tags == ["chroma"]
+
+
+def test_invented_title_is_dropped_and_unsupported_heading_replaced_by_a_source_heading():
+    bp, notes = ground_blueprint(
+        blueprint(["Lloyd's Lazy Llama", "Querying collections by similarity"], titles=["Lloyd's Lazy Llama"]),
+        "Chroma embeddings",
+        EVIDENCE,
+    )
+    assert "Lloyd" not in bp.title and "Chroma" in bp.title
+    headings = [s.heading for s in bp.sections]
+    assert "Lloyd's Lazy Llama" not in headings and "Metadata filters" in headings
+    assert any("replaced by the source heading" in n for n in notes)
+    assert sum(s.words for s in bp.sections) == bp.target_words
+
+
+def test_heading_without_support_or_replacement_is_dropped_and_budgets_still_sum():
+    few = [EVIDENCE[0].model_copy(update={"location": ""})]
+    supported = ["Querying collections by similarity", "Chroma embedding database", "Open-source embedding database"]
+    bp, notes = ground_blueprint(blueprint([*supported, "Baking sourdough bread at home"]), "Chroma", few)
+    assert [s.heading for s in bp.sections] == ["Introduction", *supported, "Conclusion"]
+    assert any("was dropped" in n for n in notes)
+    assert sum(s.words for s in bp.sections) == bp.target_words
+
+
+def test_a_plan_too_short_to_lose_a_section_keeps_it_for_the_editor():
+    few = [EVIDENCE[0].model_copy(update={"location": ""})]
+    bp, notes = ground_blueprint(blueprint(["Querying collections", "Baking sourdough bread at home"]), "Chroma", few)
+    assert "Baking sourdough bread at home" in [s.heading for s in bp.sections]
+    assert any("kept for the editor to fix" in n for n in notes)
