@@ -127,11 +127,13 @@ def stream_text(
     site: CallSite,
     max_tokens: int,
     on_token: Callable[[str], None],
+    should_stop: Callable[[str], bool] | None = None,
     **generation: Any,
 ) -> str:
     """Stream the model's answer to ``on_token``; stop (raising :class:`Cancelled`) when cancel is set.
 
-    ``generation`` holds extra per-call keywords for the model (e.g. ``min_new_tokens`` in benchmarks).
+    ``should_stop`` sees each streamed piece and ends the generation early (no error) when it returns True, e.g. a
+    loop guard. ``generation`` holds extra per-call keywords for the model (e.g. ``min_new_tokens`` in benchmarks).
     """
     site.check()
     parts: list[str] = []
@@ -148,6 +150,8 @@ def stream_text(
             if text:
                 parts.append(text)
                 on_token(text)
+                if should_stop is not None and should_stop(text):
+                    break
             if site.cancel.is_set():
                 break
     except EditorialError:
