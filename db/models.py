@@ -321,6 +321,7 @@ class GroundingReport(SQLModel, table=True):
     ``report`` holds every sentence's verdict (status, cited passage, score) and the passages it was
     checked against, so a later revision can be re-checked without the sources at hand. ``checked_by``
     says who produced it: ``writer`` (the writing run's verifier) or ``recheck`` (a save, re-checked).
+    ``complete`` is false when only part of the body could be checked (``problem`` says why, for people).
     ``acknowledged_by_id``/``acknowledged_at`` record a reviewer approving despite unsupported sentences.
     """
 
@@ -341,6 +342,8 @@ class GroundingReport(SQLModel, table=True):
     report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     checked_by: str = Field(default="recheck", max_length=16)
     elapsed_ms: int = 0
+    complete: bool = True
+    problem: str = Field(default="", sa_column=Column(Text, nullable=False))
     acknowledged_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     acknowledged_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)

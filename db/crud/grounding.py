@@ -26,6 +26,8 @@ def save_report(
     unknown_terms: list[str],
     checked_by: str,
     elapsed_ms: int = 0,
+    complete: bool = True,
+    problem: str = "",
 ) -> GroundingReport:
     """Store the report of a revision, replacing an earlier one of the same revision (no commit)."""
     row = session.exec(select(GroundingReport).where(GroundingReport.revision_id == revision_id)).first()
@@ -42,6 +44,8 @@ def save_report(
     row.unknown_terms = list(unknown_terms)
     row.checked_by = checked_by
     row.elapsed_ms = elapsed_ms
+    row.complete = complete
+    row.problem = problem
     row.acknowledged_by_id = None
     row.acknowledged_at = None
     row.created_at = utcnow()

@@ -1,4 +1,7 @@
-"""``review submit|approve|request-changes|comment --draft ID --as USER [--note …]``."""
+"""``review submit|approve|request-changes|comment --draft ID --as USER [--note …]``.
+
+``approve`` needs ``--acknowledge-unsupported`` when the current revision has unsupported sentences.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,13 @@ from db.crud import reviews
 from db.session import session_scope
 from editorial.cli.users import login_actor
 from editorial.datastore import open_database
+from editorial.grounding import store as grounding_store
 from editorial.settings import get_settings
 from editorial.workflow import status_label
 
 ACTIONS = {
     "submit": reviews.submit,
-    "approve": reviews.approve,
+    "approve": grounding_store.approve,
     "request-changes": reviews.request_changes,
 }
 
@@ -29,6 +33,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         command.add_argument("--note", default="", help="a note for the timeline (required to request changes)")
         if name == "comment":
             command.add_argument("--revision", type=int, help="comment on this revision number")
+        if name == "approve":
+            command.add_argument(
+                "--acknowledge-unsupported",
+                action="store_true",
+                help="approve although sentences are unsupported by the sources (recorded on the timeline)",
+            )
         command.set_defaults(handler=review_command, action=name)
 
 
@@ -42,6 +52,7 @@ def review_command(args: argparse.Namespace) -> int:
             )
             print(f"comment added to draft {args.draft}")
             return 0
-        event = ACTIONS[args.action](session=session, draft_id=args.draft, actor=actor, note=args.note)
+        extra = {"acknowledge_unsupported": args.acknowledge_unsupported} if args.action == "approve" else {}
+        event = ACTIONS[args.action](session=session, draft_id=args.draft, actor=actor, note=args.note, **extra)
         print(f"draft {args.draft}: {status_label(event.from_status)} → {status_label(event.to_status)}")
     return 0

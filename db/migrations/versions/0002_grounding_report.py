@@ -36,6 +36,8 @@ def upgrade() -> None:
     sa.Column('report', sa.JSON(), nullable=True),
     sa.Column('checked_by', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('elapsed_ms', sa.Integer(), nullable=False),
+    sa.Column('complete', sa.Boolean(), nullable=False),
+    sa.Column('problem', sa.Text(), nullable=False),
     sa.Column('acknowledged_by_id', sa.Integer(), nullable=True),
     sa.Column('acknowledged_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
