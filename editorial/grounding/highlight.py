@@ -20,6 +20,9 @@ OPEN, CLOSE = "\u2045", "\u2046"  # ⁅ ⁆ (Unicode open/close punctuation, rar
 _STAND_IN = "\ufffd"
 _BLOCK_PREFIX = re.compile(r"[ \t]*(?:(?:[-*+]|\d{1,9}[.)]|>|#{1,6})[ \t]+)*")
 _TAG = re.compile(r"<[^>]*>")
+# Where a marker would change what the Markdown means: link destinations, autolinks, inline code.
+_PROTECTED = re.compile(r"\]\([^)\n]*\)|<[^>\s]+>|`[^`\n]*`")
+_ENCODED = ("%E2%81%85", "%E2%81%86")
 
 HIGHLIGHT_STYLE = (
     "<style>mark.gr-unsupported{background:#ffd6d6;color:inherit;border-bottom:2px solid #d33;padding:0 1px}</style>"
@@ -33,11 +36,19 @@ def _after_prefix(text: str, line_start: int) -> int:
 
 def _spans(body: str, sentences: list[SentenceCheck]) -> list[tuple[int, int]]:
     """(start, end) of each unsupported sentence, past line-start Markdown, without outer blanks or overlaps."""
+    protected = [(m.start() + 1, m.end()) for m in _PROTECTED.finditer(body)]
+
+    def outside(offset: int) -> int:
+        for low, high in protected:
+            if low <= offset < high:
+                return high
+        return offset
+
     spans: list[tuple[int, int]] = []
     for sentence in sorted(sentences, key=lambda s: s.start):
         if sentence.status != SentenceStatus.UNSUPPORTED:
             continue
-        start, end = max(0, sentence.start), min(len(body), sentence.end)
+        start, end = outside(max(0, sentence.start)), outside(min(len(body), sentence.end))
         start = max(start, _after_prefix(body, body.rfind("\n", 0, start) + 1))
         while start < end and body[start].isspace():
             start += 1
@@ -77,7 +88,10 @@ def _markers_to_tags(html: str) -> str:
     out, last = [], 0
     for match in _TAG.finditer(html):
         out.append(_text_markers(html[last : match.start()]))
-        out.append(match.group(0).replace(OPEN, "").replace(CLOSE, ""))
+        tag = match.group(0).replace(OPEN, "").replace(CLOSE, "")
+        for encoded in _ENCODED:
+            tag = re.sub(encoded, "", tag, flags=re.IGNORECASE)
+        out.append(tag)
         last = match.end()
     out.append(_text_markers(html[last:]))
     return "".join(out)

@@ -17,6 +17,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from sqlmodel import Session
 
@@ -139,6 +140,28 @@ def draft_passages(*, session: Session, draft_id: int, exclude_revision_id: int 
     return GroundednessReport.model_validate(row.report or {}).passages
 
 
+class _NoSources(SourceVocabulary):
+    """Stands in for the vocabulary of a draft without sources: looking its terms up would only list every name."""
+
+    def unknown(self, terms) -> list[str]:
+        return []
+
+    def __bool__(self) -> bool:  # empty, yet to be used (the verifier falls back on a falsy vocabulary)
+        return True
+
+
+def _vocabulary_of(passages: dict[int, Passage]) -> SourceVocabulary:
+    """The names/numbers of a draft's passages, built once per set of passages (each save re-uses them)."""
+    if not passages:
+        return _NoSources()
+    return _cached_vocabulary(tuple(sorted(p.text for p in passages.values())))
+
+
+@lru_cache(maxsize=32)
+def _cached_vocabulary(texts: tuple[str, ...]) -> SourceVocabulary:
+    return SourceVocabulary.from_texts(texts)
+
+
 def check_body(
     body: str, passages: dict[int, Passage], *, vocabulary: SourceVocabulary | None = None
 ) -> tuple[GroundednessReport, int, str]:
@@ -158,7 +181,9 @@ def check_body(
         checked = body[: cut if cut > 0 else MAX_CHECK_CHARS]
         problem = f"Only the first {len(checked):,} of {len(body):,} characters were checked (the text is too long)."
     try:
-        report = verify_text(checked, passages, vocabulary=vocabulary)
+        report = verify_text(
+            checked, passages, vocabulary=vocabulary if vocabulary is not None else _vocabulary_of(passages)
+        )
     except Exception:  # the checker must never cost a save: record the failure instead
         log.exception("groundedness check failed on a body of %d characters", len(body))
         report = GroundednessReport()
