@@ -46,6 +46,7 @@ with session_scope(engine) as session:
     history = drafts_crud.list_revisions(session=session, draft_id=draft_id)
     events = reviews.timeline(session=session, draft_id=draft_id)
     stored_report = grounding_store.current_report(session=session, draft=draft)
+    shares = grounding_store.supported_shares(session=session, draft_id=draft_id)
 by_number = {revision.number: revision for revision in history}
 conflict_key = draft_form.key(draft_id, "conflict")
 draft_form.restore_if_dropped(draft_id)
@@ -200,13 +201,17 @@ with history_tab:
                 "based on": revision.base_number,
                 "saved": revision.created_at,
                 "words": revision.word_count,
+                "supported": shares.get(revision.number),
                 "note": revision.note,
             }
             for revision in history
         ],
         hide_index=True,
         width="stretch",
-        column_config={"saved": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")},
+        column_config={
+            "saved": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
+            "supported": st.column_config.NumberColumn(format="percent", help="Share of claims its sources back"),
+        },
     )
     numbers = [revision.number for revision in history]
     if len(numbers) >= 2:

@@ -162,6 +162,16 @@ def _cached_vocabulary(texts: tuple[str, ...]) -> SourceVocabulary:
     return SourceVocabulary.from_texts(texts)
 
 
+def supported_shares(*, session: Session, draft_id: int) -> dict[int, float | None]:
+    """Per revision number: the supported share of its report (None for a draft without sources)."""
+    return {
+        number: (share if passages else None)
+        for number, (share, _unsupported, passages) in grounding_crud.summaries(
+            session=session, draft_id=draft_id
+        ).items()
+    }
+
+
 def check_body(
     body: str, passages: dict[int, Passage], *, vocabulary: SourceVocabulary | None = None
 ) -> tuple[GroundednessReport, int, str]:

@@ -109,6 +109,8 @@ def test_editor_checks_unsaved_text_and_the_save_stores_a_fresh_report():
     assert (stored.revision_number, stored.checked_by, stored.unsupported_count) == (2, store.RECHECK, 2)
     assert stored.report.passages == PASSAGES
     assert any(t.startswith(":material/fact_check: :red-background[Revision 2: 2 of 4") for t in _texts(at))
+    history = at.dataframe[0].value
+    assert list(history["revision"]) == [2, 1] and [round(v, 2) for v in history["supported"]] == [0.5, 0.67]
 
 
 def test_a_draft_without_sources_says_so_once_and_highlights_only_on_request():
@@ -122,6 +124,7 @@ def test_a_draft_without_sources_says_so_once_and_highlights_only_on_request():
         "sentence(s) with a claim cannot be checked. A reviewer must acknowledge that to approve it."
     ]
     assert not any(t.startswith("**Not found in the sources") for t in _texts(at))  # no list of every name
+    assert at.dataframe[0].value["supported"].isna().all()  # no share to show without sources
     at.toggle(key=f"grounding_highlight_{draft_id}").set_value(True).run()
     assert at.html[0].value.count(MARK) == 3
 
