@@ -14,6 +14,7 @@ from db.crud.app_settings import get_app_setting, set_app_setting
 from db.session import session_scope
 from editorial.chain.calls import ChatTarget
 from editorial.chain.runner import ChainServices
+from editorial.grounding.vocabulary import SourceVocabulary
 from editorial.settings import Settings
 from editorial.usage import token_counter_for
 
@@ -96,7 +97,10 @@ def build_services(
     planner = chat_target(settings, "planner", model_for(settings, "planner") if model_for else None)
     writer = chat_target(settings, "writer", model_for(settings, "writer") if model_for else None)
     search = collection_search(settings, embeddings, chroma_name) if chroma_name and embeddings is not None else None
+    vocabulary = (lambda: SourceVocabulary.for_collection(settings, chroma_name)) if chroma_name else None
     return ChainServices(
+        embed=embeddings.embed_documents if embeddings is not None else None,
+        vocabulary=vocabulary,
         engine=engine,
         planner=planner,
         writer=writer,

@@ -79,3 +79,17 @@ CONCLUSION_USER = (
 )
 CONTINUE_USER = "Continue this section of '{title}' ({heading}) with about {words} more words:\n{tail}"
 NO_SOURCES = "(none: write from general knowledge and cite nothing)"
+
+# --- grounded writing: a few facts at a time ---------------------------------------------------------------
+FACTS_SYSTEM = "You rewrite facts as plain sentences for a technical blog. Keep every name and number. Add nothing new."
+FACTS_EXAMPLE_USER = (
+    "Post: Docker basics\nSection 2 of 4: Building images\nFacts:\n1. Docker images are built from a Dockerfile that lists each step of the build.\n"
+    "2. Containers share the host kernel, so they start in seconds.\n\n"
+    "Rewrite each fact as one sentence in your own words."
+)
+FACTS_EXAMPLE_ANSWER = (
+    "1. A Dockerfile lists each build step, and Docker builds the image from it.\n"
+    "2. Because containers share the host kernel, they start within seconds."
+)
+FACTS_USER = "{context}\nFacts:\n{facts}\n\nRewrite each fact as one sentence in your own words."
+FACT_RETRY_USER = "Say this in one plain sentence, in your own words, keeping names and numbers:\n{fact}"

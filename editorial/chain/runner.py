@@ -11,6 +11,7 @@ in background threads for the Streamlit page, which polls :class:`RunProgress` s
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,12 +26,24 @@ from db.crud import usage as usage_crud
 from db.models import PlanStatus, RevisionOrigin, RunKind, RunStatus
 from db.session import session_scope
 from editorial.chain.calls import CallSite, Cancelled, ChatTarget
+from editorial.chain.compose import WritingContext
 from editorial.chain.plan import PlanOutcome, PlanRequest, blueprint_problems, plan_blueprint
 from editorial.chain.research import MIN_SCORE, EvidenceRegistry, Search, research
 from editorial.chain.schemas import Blueprint, Evidence, ResearchResult, Section, WrittenSection, default_questions
 from editorial.chain.text import count_words
-from editorial.chain.write import assemble, front_matter_for, replace_section, section_sources, write_section
+from editorial.chain.write import (
+    assemble,
+    final_passages,
+    front_matter_for,
+    replace_section,
+    section_sources,
+    write_section,
+)
 from editorial.errors import EditorialError
+from editorial.grounding.facts import Embed
+from editorial.grounding.schemas import GroundednessReport
+from editorial.grounding.verify import verify_text
+from editorial.grounding.vocabulary import SourceVocabulary
 from editorial.usage import CallContext, LedgerHandler, TokenCounter, UsageMetrics, usage_metrics
 
 HEARTBEAT_S = 15.0
@@ -100,6 +113,10 @@ class ChainServices:
     search: Search | None = None
     planner_counter: TokenCounter = field(default_factory=TokenCounter)
     writer_counter: TokenCounter = field(default_factory=TokenCounter)
+    embed: Embed | None = None
+    """Sentence embedder for choosing facts (MMR); None chooses them by word overlap."""
+    vocabulary: Callable[[], SourceVocabulary] | None = None
+    """Loads the collection's vocabulary (every name/number of its sources); None uses the retrieved passages."""
 
 
 class RunOutcome(BaseModel):
@@ -114,6 +131,8 @@ class RunOutcome(BaseModel):
     usage: UsageMetrics = Field(default_factory=UsageMetrics)
     is_fallback: bool = False
     notes: list[str] = Field(default_factory=list)
+    report: GroundednessReport | None = None
+    """The groundedness report of the draft's body (citation numbers as in its References), for a write run."""
 
 
 # --------------------------------------------------------------------------- creating and resuming runs
@@ -198,6 +217,8 @@ class _Run:
             self.draft_id: int | None = run.draft_id or request.draft_id
         self.notes: list[str] = list(self.state.get("notes", []))
         self.is_fallback = bool(self.state.get("is_fallback", False))
+        saved = self.state.get("report")
+        self.report: GroundednessReport | None = GroundednessReport.model_validate(saved) if saved else None
 
         def site_for(counter: TokenCounter) -> CallSite:
             context = CallContext(run_id=run_id, draft_id=self.draft_id, collection_id=request.collection_id)
@@ -288,11 +309,31 @@ class _Run:
         self.state.setdefault("registry", [e.model_dump(mode="json") for e in evidence])
         return blueprint, [Evidence.model_validate(e) for e in self.state["registry"]]
 
+    def writing_context(self, evidence: list[Evidence], written: list[WrittenSection]) -> WritingContext:
+        """The post-wide memory of the writer: sources' vocabulary, the verbatim budget, sentences written."""
+        loader = self.services.vocabulary
+        vocabulary = None
+        if loader is not None:
+            try:
+                vocabulary = loader()
+            except EditorialError as exc:  # an unreachable store: the retrieved passages still bound the terms
+                self.notes.append(f"The collection's vocabulary could not be read ({exc}); using the passages.")
+        context = WritingContext.build(
+            [e.text for e in evidence],
+            vocabulary=vocabulary,
+            embed=self.services.embed,
+            written=[w.text for w in written],
+        )
+        if vocabulary is not None:
+            context.add_sources(e.text for e in evidence)
+        return context
+
     def write(self) -> None:
         blueprint, evidence = self.load_blueprint()
         registry = EvidenceRegistry(evidence)
         done = [WrittenSection.model_validate(s) for s in self.state.get("sections", [])]
         total = len(blueprint.sections)
+        context = self.writing_context(evidence, done)
         self.callbacks.on_stage_start("write", f"{total} sections")
         for index, written in enumerate(done):
             self.callbacks.on_section_done(index, total, written)
@@ -308,14 +349,26 @@ class _Run:
                 site=self.writer_site,
                 tone=self.request.tone,
                 on_token=self.callbacks.on_token,
+                context=context,
             )
             done.append(written)
+            self.notes.extend(written.notes)
             self.state["sections"] = [s.model_dump(mode="json") for s in done]
             self.state["registry"] = [e.model_dump(mode="json") for e in registry.items]
             self.save(f"section {index + 1}")
             self.callbacks.on_section_done(index, total, written)
         self.callbacks.on_stage_start("save", "draft")
+        if not any(w.text.strip() for w in done):
+            raise NoEvidence("No sentence could be verified against the sources, so no draft was written.")
         body, _references = assemble(blueprint, done, registry.by_number())
+        words = count_words(body)
+        if words < blueprint.budget_total * 0.8:
+            self.notes.append(
+                f"The post has {words} words of the {blueprint.budget_total} planned: the sources supported no more, "
+                "and nothing unsupported was added."
+            )
+        self.report = verify_text(body, final_passages(done, registry.by_number()), vocabulary=context.vocabulary)
+        self.state["report"] = self.report.model_dump(mode="json")
         self.create_draft(blueprint, body)
 
     def create_draft(self, blueprint: Blueprint, body: str) -> None:
@@ -371,6 +424,8 @@ class _Run:
         self.callbacks.on_stage_start("write", f"section '{heading}'")
         self.callbacks.on_section_start(index, len(blueprint.sections), heading)
         sources = section_sources(section, registry, self.services.search)
+        rest = re.sub(rf"(?ms)^## {re.escape(heading)}\s*$.*?(?=^## |\Z)", "", body)
+        others = [WrittenSection(heading="", text=rest, budget=section.words, words=0)]
         written = write_section(
             self.services.writer,
             blueprint,
@@ -379,7 +434,13 @@ class _Run:
             site=self.writer_site,
             tone=request.tone,
             on_token=self.callbacks.on_token,
+            context=self.writing_context(evidence, others),
         )
+        self.notes.extend(written.notes)
+        if not written.text.strip():
+            raise EditorialError(
+                f"No sentence of '{heading}' could be verified against the sources; the draft is unchanged."
+            )
         self.callbacks.on_section_done(index, len(blueprint.sections), written)
         try:
             new_body, _refs = replace_section(body, heading, written.text, registry.by_number())
@@ -402,8 +463,6 @@ class _Run:
 
 
 def _section_words(body: str, heading: str) -> int:
-    import re
-
     match = re.search(rf"(?ms)^## {re.escape(heading)}\s*$(.*?)(?=^## |\Z)", body)
     return count_words(match.group(1)) if match else 200
 
@@ -448,7 +507,8 @@ def execute(
         error=error,
         usage=usage_metrics(services.engine, run_id=run_id),
         is_fallback=work.is_fallback if work else False,
-        notes=list(work.notes) if work else [],
+        notes=list(dict.fromkeys(work.notes)) if work else [],
+        report=work.report if work else None,
     )
     callbacks.on_finished(outcome)
     return outcome

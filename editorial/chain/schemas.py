@@ -167,7 +167,17 @@ class WrittenSection(BaseModel):
     cited: list[int] = Field(default_factory=list)
     dropped_citations: list[int] = Field(default_factory=list)
     quoted: bool = False
-    """True when the section ends with a cited source quote because the model's text cited nothing."""
+    """True when the section holds a marked quotation of a source sentence (a fact the model could not rewrite)."""
+    facts: int = 0
+    """Facts chosen for the section before writing."""
+    dropped_facts: int = 0
+    """Facts dropped because no verified sentence could carry them."""
+    origins: dict[str, int] = Field(default_factory=dict)
+    """Kept sentences by origin: ``model`` (first try), ``retry``, ``quote``."""
+    rejected: list[str] = Field(default_factory=list)
+    """Why generated sentences were refused (first 20)."""
+    notes: list[str] = Field(default_factory=list)
+    """What people should know (a short or dropped section)."""
 
 
 class PostResult(BaseModel):

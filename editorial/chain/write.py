@@ -1,39 +1,26 @@
-"""Write: one section at a time, each with its own retrieval, cited, cleaned and fitted to its budget."""
+"""Write: one section at a time from facts chosen from its own retrieval, every sentence verified and cited."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Any
 
-from editorial.chain import prompts
-from editorial.chain.calls import CallSite, ChatTarget, invoke_text, messages_for, stream_text
-from editorial.chain.citations import (
-    attribute_paragraphs,
-    cited_numbers,
-    format_sources,
-    keep_allowed,
-    references_block,
-    renumber,
-    split_references,
-)
+from editorial.chain.calls import CallSite, ChatTarget
+from editorial.chain.citations import CITATION, cited_numbers, references_block, renumber, split_references
+from editorial.chain.compose import WritingContext, compose_section
 from editorial.chain.research import MIN_SCORE, EvidenceRegistry, Search
 from editorial.chain.schemas import Blueprint, Evidence, Section, WrittenSection
-from editorial.chain.text import (
-    clean_section,
-    count_words,
-    drop_repeated_paragraphs,
-    last_sentences,
-    trim_to_budget,
-    within_budget,
-)
+from editorial.chain.text import count_words, within_budget
+from editorial.grounding.facts import Fact, select_facts
+from editorial.grounding.schemas import Passage
 
-TOKENS_PER_WORD = 1.35
-"""SmolLM2's tokenizer: about 1.3 tokens per English word; the cap leaves room for +20%."""
-SOURCES_PER_SECTION = 3
-QUOTE_WORDS = 40
-"""Longest source sentence quoted into a section that has no citation of its own."""
-SOURCE_CHARS = 300
+SOURCES_PER_SECTION = 4
+WORDS_PER_FACT = 18
+"""About how many published words one fact becomes (one sentence)."""
+SPARE_FACTS = 2
+"""Extra facts per section, for the ones that fail verification."""
 
 
 def section_sources(
@@ -56,21 +43,11 @@ def section_sources(
     return chosen[:limit]
 
 
-def section_prompt(blueprint: Blueprint, index: int, section: Section, sources: list[Evidence], tone: str) -> list:
-    """System and user messages for one section."""
-    listed = format_sources(sources, SOURCE_CHARS) if sources else prompts.NO_SOURCES
-    points = "; ".join(section.key_points) or section.heading
-    common = {"title": blueprint.title, "sources": listed, "words": section.words, "points": points}
-    if section.kind == "intro":
-        user = prompts.INTRO_USER.format(angle=blueprint.angle or points, value=blueprint.value or points, **common)
-    elif section.kind == "conclusion":
-        user = prompts.CONCLUSION_USER.format(conclusion=blueprint.conclusion or section.heading, **common)
-    else:
-        user = prompts.SECTION_USER.format(
-            index=index + 1, total=len(blueprint.sections), heading=section.heading, **common
-        )
-    system = prompts.WRITER_SYSTEM.format(audience=blueprint.audience or "developers", tone=tone or "practical")
-    return messages_for(system, user)
+def section_facts(section: Section, sources: list[Evidence], context: WritingContext, topic: str = "") -> list[Fact]:
+    """The facts a section will carry: the best, diverse source sentences for its heading and key points."""
+    query = " ".join([topic, section.heading, *section.key_points]).strip()
+    count = math.ceil(section.words / WORDS_PER_FACT) + SPARE_FACTS
+    return select_facts(query, sources, count=count, embed=context.embed, used=context.duplicates)
 
 
 def write_section(
@@ -82,99 +59,95 @@ def write_section(
     site: CallSite,
     tone: str = "",
     on_token: Callable[[str], None] = lambda text: None,
+    context: WritingContext | None = None,
 ) -> WrittenSection:
-    """Stream one section, then clean it, check its citations and fit it within ±20% of its budget.
+    """Write one section from facts chosen first, keeping only verified, cited sentences.
 
-    Citations use the post-wide evidence numbers; numbers the section was not shown are dropped, and a
-    paragraph without a citation gets the passage it overlaps most (when the overlap is real).
+    Citations are the post-wide evidence numbers of the facts. A section the facts cannot fill stays short (its
+    ``notes`` say so); a section with no usable fact is empty and the runner leaves it out.
     """
     section = blueprint.sections[index]
-    stage = f"section {index + 1}"
-    cap = int(section.words * 1.2 * TOKENS_PER_WORD) + 24
-    raw = stream_text(
+    context = context or WritingContext.build([item.text for item in sources])
+    context.add_sources(item.text for item in sources)
+    facts = section_facts(section, sources, context, blueprint.title)
+    draft = compose_section(
         target,
-        section_prompt(blueprint, index, section, sources, tone),
-        stage=stage,
+        facts,
+        topic=section.heading,
+        context_line=f"Post: {blueprint.title}\nSection {index + 1} of {len(blueprint.sections)}: {section.heading}",
+        budget=section.words,
         site=site,
-        max_tokens=cap,
+        context=context,
+        stage=f"section {index + 1}",
         on_token=on_token,
     )
-    text = clean_section(raw, section.heading)
-    words = count_words(text)
-    if text and words < section.words * 0.8:
-        missing = section.words - words
-        on_token("\n\n")
-        more = invoke_text(
-            target,
-            messages_for(
-                None,
-                prompts.CONTINUE_USER.format(
-                    title=blueprint.title, heading=section.heading, words=missing, tail=last_sentences(text)
-                ),
-            ),
-            stage=f"{stage} continue",
-            site=site,
-            max_tokens=int(missing * 1.2 * TOKENS_PER_WORD) + 16,
+    words = count_words(draft.text)
+    notes: list[str] = []
+    if words == 0:
+        notes.append(f"Section '{section.heading}' was left out: its sources gave no fact that could be verified.")
+    elif words < section.words * 0.8:
+        notes.append(
+            f"Section '{section.heading}' is short ({words} of {section.words} words): its sources supported no more."
         )
-        extra = clean_section(more, section.heading)
-        on_token(extra)
-        text = drop_repeated_paragraphs(f"{text}\n\n{extra}") if extra else text
-    allowed = {item.n for item in sources}
-    text, _kept, dropped = keep_allowed(text, allowed)
-    text = attribute_paragraphs(text, sources)
-    quote = None if cited_numbers(text) else evidence_quote(section, sources, min(QUOTE_WORDS, section.words // 2))
-    plain = trim_to_budget(text, section.words)
-    if quote:
-        quoted = f"{trim_to_budget(text, max(section.words - count_words(quote), 1))}\n\n{quote}".strip()
-        # The quote is kept when the section stays within budget with it, or when it is out of budget either way.
-        if within_budget(count_words(quoted), section.words) or not within_budget(count_words(plain), section.words):
-            plain = quoted
-        else:
-            quote = None
-    text, cited, more_dropped = keep_allowed(plain, allowed)
     return WrittenSection(
         heading=section.heading,
-        text=text,
+        text=draft.text,
         budget=section.words,
-        words=count_words(text),
-        cited=cited,
-        dropped_citations=sorted(set(dropped) | set(more_dropped)),
-        quoted=quote is not None,
+        words=words,
+        cited=cited_numbers(draft.text),
+        quoted=any(k.origin == "quote" for k in draft.kept),
+        facts=len(facts),
+        dropped_facts=draft.dropped,
+        origins={origin: sum(1 for k in draft.kept if k.origin == origin) for origin in ("model", "retry", "quote")},
+        rejected=draft.rejected[:20],
+        notes=notes,
     )
-
-
-def evidence_quote(section: Section, sources: list[Evidence], max_words: int = QUOTE_WORDS) -> str | None:
-    """A verbatim, cited sentence from the section's best passage, as a Markdown quote.
-
-    Used when the model's text ends up with no citation at all (small models rarely cite, and code attributes a
-    paragraph only when it really overlaps a passage): the section then still carries one grounded, checkable
-    statement. Returns None when no passage has a usable sentence.
-    """
-    wanted = {w for w in re.findall(r"[a-z]{4,}", " ".join([section.heading, *section.key_points]).lower())}
-    best: tuple[float, str, int] | None = None
-    for item in sources:
-        for sentence in re.split(r"(?<=[.!?])\s+", " ".join(item.text.split())):
-            words = sentence.split()
-            if not 6 <= len(words) <= max_words or sentence.startswith(("#", "|", "-", "*", "`")):
-                continue
-            terms = set(re.findall(r"[a-z]{4,}", sentence.lower()))
-            score = len(terms & wanted) + 0.5 * item.score + (0.3 if sentence[-1] in ".!?" else 0)
-            if best is None or score > best[0]:
-                best = (score, sentence, item.n)
-    if best is None:
-        return None
-    sentence = best[1] if best[1][-1] in ".!?" else best[1] + "."
-    return f"> {sentence[:-1]} [{best[2]}]{sentence[-1]}"
 
 
 def assemble(blueprint: Blueprint, written: list[WrittenSection], evidence: dict[int, Evidence]) -> tuple[str, list]:
-    """The Markdown body (``## heading`` per section, renumbered citations, References) and the reference lines."""
+    """The Markdown body (``## heading`` per section, renumbered citations, References) and the reference lines.
+
+    Sections left empty (no verified sentence) are left out.
+    """
+    written = [w for w in written if w.text.strip()]
     texts, references = renumber([w.text for w in written], evidence)
     parts = [f"## {w.heading}\n\n{text}".rstrip() for w, text in zip(written, texts, strict=True)]
     block = references_block(references)
     if block:
         parts.append(block)
     return "\n\n".join(parts).strip() + "\n", references
+
+
+def final_passages(written: list[WrittenSection], evidence: dict[int, Evidence]) -> dict[int, Passage]:
+    """The passage behind each final citation number of :func:`assemble`'s body (one per cited source document).
+
+    Final numbers are per source document in order of first use (as in References); a number's passage text joins
+    every cited passage of that document, so the verifier checks a sentence against what its [k] stands for.
+    """
+    numbers: dict[int, int] = {}
+    passages: dict[int, Passage] = {}
+    used: dict[int, list[int]] = {}
+    for w in written:
+        if not w.text.strip():
+            continue
+        for n in cited_numbers(w.text):
+            item = evidence.get(n)
+            if item is None:
+                continue
+            k = numbers.setdefault(item.source_id, len(numbers) + 1)
+            chunks = used.setdefault(k, [])
+            if n not in chunks:
+                chunks.append(n)
+            previous = passages.get(k)
+            locations = [x for x in ((previous.location.split("; ") if previous else []) + [item.location]) if x]
+            passages[k] = Passage(
+                n=k,
+                text="\n\n".join(evidence[c].text for c in chunks),
+                source_id=item.source_id,
+                source_name=item.source_name,
+                location="; ".join(dict.fromkeys(locations)),
+            )
+    return passages
 
 
 def front_matter_for(blueprint: Blueprint) -> dict[str, Any]:
@@ -221,8 +194,6 @@ def replace_section(body: str, heading: str, new_text: str, new_evidence: dict[i
 
     def shift(match: re.Match) -> str:
         return "".join(f"[{old_numbers[int(n)]}]" for n in re.findall(r"\d+", match.group(0)) if int(n) in old_numbers)
-
-    from editorial.chain.citations import CITATION
 
     shifted = [CITATION.sub(shift, block) if i != target else block for i, block in enumerate(blocks)]
     shifted[target] = f"## {heading}\n\n{new_text.strip()}\n\n"

@@ -94,10 +94,25 @@ def good_responder(messages: list[BaseMessage]) -> str:
         return "- Smaller chunks give precise matches\n- Overlap keeps context"
     if user.startswith("Post:") and "Sections:" in user:
         return "Conclusion: Good retrieval is measured, not guessed.\n- Measure recall\n- Tune chunk size"
+    if "Facts:" in user:
+        facts = re.findall(r"^(\d+)\. (.+)$", user.split("Facts:", 1)[1], flags=re.MULTILINE)
+        return "\n".join(f"{n}. {paraphrase(fact)}" for n, fact in facts)
+    if user.startswith("Say this in one plain sentence"):
+        return paraphrase(user.splitlines()[-1])
     match = re.search(r"Write about (\d+) words", user)
     if match:
         return words(int(match.group(1)), cite="[1]")
     return "ok"
+
+
+def paraphrase(fact: str) -> str:
+    """A faithful rewrite of ``fact`` that copies no run of 8 words (a filler word after every fourth word)."""
+    out = []
+    for i, word in enumerate(fact.split(), start=1):
+        out.append(word)
+        if i % 4 == 0 and i < len(fact.split()):
+            out.append("indeed")
+    return " ".join(out)
 
 
 @dataclass(frozen=True)
@@ -113,7 +128,10 @@ class FakePassage:
 
 CORPUS = [
     FakePassage(
-        "Chunk size and overlap affect retrieval quality. Smaller chunks give precise matches.",
+        "Chunk size and overlap affect retrieval quality. Smaller chunks give precise matches. "
+        "Larger chunks keep more context around each answer for the reader. "
+        "An overlap of one or two sentences keeps ideas from being cut in half. "
+        "Splitting on headings and paragraphs follows the structure of the document.",
         1,
         "chunking.md",
         "Chunking > Size",
@@ -122,19 +140,87 @@ CORPUS = [
         "c1",
     ),
     FakePassage(
-        "Embedding models map text to vectors; MiniLM is small and fast.", 2, "embeddings.md", "", 0, 0.7, "c2"
+        "Embedding models map text to vectors; MiniLM is small and fast. "
+        "Similar passages end up close together in the vector space. "
+        "A larger embedding model often finds better matches but costs more time per query. "
+        "The same model must embed both the documents and the questions.",
+        2,
+        "embeddings.md",
+        "",
+        0,
+        0.7,
+        "c2",
     ),
     FakePassage(
-        "Evaluate retrieval with recall at k and faithfulness of answers.", 3, "evaluation.pdf", "page 2", 0, 0.6, "c3"
+        "Evaluate retrieval with recall at k and faithfulness of answers. "
+        "A small set of real questions with known answers makes a useful test collection. "
+        "Faithfulness checks whether every claim of an answer appears in the retrieved passages. "
+        "Measure again after every change to chunking or embeddings.",
+        3,
+        "evaluation.pdf",
+        "page 2",
+        0,
+        0.6,
+        "c3",
     ),
     FakePassage(
-        "Scaling an index needs approximate nearest neighbour search such as HNSW.",
+        "Scaling an index needs approximate nearest neighbour search such as HNSW. "
+        "Approximate search trades a little recall for much faster queries on large collections. "
+        "Metadata filters narrow a search to the documents that matter for a question.",
         2,
         "embeddings.md",
         "Scaling",
         1,
         0.5,
         "c4",
+    ),
+    FakePassage(
+        "Retrieval quality decides answer quality in a RAG system. "
+        "Documentation teams index their guides so that readers can search them in plain language. "
+        "Every answer should point back to the passage it came from. "
+        "Stale documents give stale answers, so the index needs regular updates.",
+        4,
+        "rag-guide.md",
+        "Overview",
+        0,
+        0.55,
+        "c5",
+    ),
+    FakePassage(
+        "Chunk boundaries matter more than most teams expect. "
+        "Tables and code blocks should stay whole inside a single chunk. "
+        "Short chunks suit precise questions while long chunks suit broad ones. "
+        "Tuning chunk size against a test collection beats guessing it.",
+        1,
+        "chunking.md",
+        "Chunking > Boundaries",
+        2,
+        0.52,
+        "c6",
+    ),
+    FakePassage(
+        "Comparing embedding models starts with the questions your readers actually ask. "
+        "Multilingual models help when documentation exists in several languages. "
+        "Embedding dimension affects both storage size and search speed. "
+        "Normalised vectors let cosine similarity and dot product rank passages the same way.",
+        2,
+        "embeddings.md",
+        "Comparing models",
+        2,
+        0.5,
+        "c7",
+    ),
+    FakePassage(
+        "Retrieval evaluation needs both automatic metrics and human review. "
+        "Precision at k shows how many retrieved passages are relevant. "
+        "Reviewers should read the retrieved passages, not only the final answers. "
+        "Regression tests catch retrieval that silently gets worse after an update.",
+        3,
+        "evaluation.pdf",
+        "page 5",
+        1,
+        0.48,
+        "c8",
     ),
 ]
 

@@ -101,34 +101,3 @@ def test_repeated_paragraphs_are_dropped():
 
     text = "RAG is useful [1].\n\nSomething else.\n\nRAG is  useful [2].\n\nEnd."
     assert drop_repeated_paragraphs(text) == "RAG is useful [1].\n\nSomething else.\n\nEnd."
-
-
-def test_a_section_whose_text_cites_nothing_ends_with_a_cited_source_quote():
-    from editorial.chain.calls import CallSite, ChatTarget
-    from editorial.chain.write import write_section
-    from tests.unit.chain_fakes import RecordingChatModel
-
-    sources = [
-        ev(
-            3,
-            10,
-            "chunking.md",
-            "Chunking > Size",
-            text="Intro words. Chunk size is the most important setting of "
-            "a RAG pipeline, and most teams start around one thousand characters. ## Next",
-        ),
-        ev(4, 20, "other.md", text="Bananas are yellow and grow in warm places all year round."),
-    ]
-    bp = Blueprint(
-        title_candidates=["T"],
-        sections=[Section(heading="Choosing a chunk size", key_points=["start near 1,000 characters"], words=80)],
-    )
-    unrelated = " ".join(["Monkeys enjoy tropical fruit in the forest every single day."] * 8)
-    model = RecordingChatModel(responder=lambda messages: unrelated)
-    written = write_section(ChatTarget(model), bp, 0, sources, site=CallSite())
-    assert written.quoted and written.cited == [3]
-    assert written.text.endswith(
-        "> Chunk size is the most important setting of a RAG pipeline, and most teams start around one thousand "
-        "characters [3]."
-    )
-    assert within_budget(written.words, 80)

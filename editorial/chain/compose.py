@@ -1,0 +1,303 @@
+"""Write one section from its facts: short generations, every sentence verified, a fallback ladder per fact.
+
+For each small group of facts (source sentences with their evidence numbers) the model rewrites each fact as one
+sentence. Every sentence is checked before it is kept: no debris, no loop, no name/number missing from the
+sources, supported by the passage of its fact, not a repeat of an earlier sentence of the post, and not copied
+beyond the post's verbatim budget. A fact whose sentence fails is regenerated once on its own; if that fails too,
+the source sentence is quoted (marked, with its citation) while the verbatim budget allows, and otherwise the fact
+is dropped. Nothing unverified is kept, and a section the facts cannot fill stays short.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from editorial.chain import prompts
+from editorial.chain.calls import CallSite, ChatTarget, messages_for, stream_text
+from editorial.chain.text import count_words
+from editorial.grounding.copying import MAX_SHARE, QUOTE_WORDS, SourceShingles
+from editorial.grounding.facts import Embed, Fact
+from editorial.grounding.guards import DuplicateFilter, LoopGuard, cut_loop, strip_debris
+from editorial.grounding.sentences import plain, split_body
+from editorial.grounding.verify import SUPPORT_THRESHOLD, has_claim, support_score
+from editorial.grounding.vocabulary import SourceVocabulary, checkable_terms
+
+log = logging.getLogger(__name__)
+
+GROUP_SIZE = 2
+"""Facts per generation: short answers leave a small model no room to drift."""
+TOKENS_PER_FACT = 48
+COPY_BUDGET = MAX_SHARE - 0.04
+"""The writer keeps copied words under this share of the post (a margin under the 25% goal)."""
+MIN_SENTENCE_WORDS = 5
+MAX_SENTENCE_WORDS = 60
+PARAGRAPH_SENTENCES = 3
+
+
+@dataclass
+class WritingContext:
+    """What the writer remembers across a post: the sources' vocabulary and text, sentences already written."""
+
+    vocabulary: SourceVocabulary
+    shingles: SourceShingles
+    duplicates: DuplicateFilter = field(default_factory=DuplicateFilter)
+    embed: Embed | None = None
+    copied_words: int = 0
+    total_words: int = 0
+
+    @classmethod
+    def build(
+        cls,
+        source_texts: Iterable[str],
+        *,
+        vocabulary: SourceVocabulary | None = None,
+        embed: Embed | None = None,
+        written: Iterable[str] = (),
+    ) -> WritingContext:
+        """A context over ``source_texts``; ``written`` are sections already finished (a resumed run)."""
+        texts = list(source_texts)
+        context = cls(vocabulary or SourceVocabulary.from_texts(texts), SourceShingles(texts), embed=embed)
+        for text in written:
+            for span in split_body(text):
+                context.remember(plain(span.text))
+        return context
+
+    def add_sources(self, texts: Iterable[str]) -> None:
+        """Passages found while writing join the vocabulary and the copy check."""
+        for text in texts:
+            self.vocabulary.add_text(text)
+            self.shingles.add(text)
+
+    def remember(self, sentence: str) -> None:
+        """Count a kept sentence (duplicates and the verbatim budget)."""
+        self.duplicates.accept(sentence)
+        self.copied_words += self.shingles.copied_words(sentence)
+        self.total_words += count_words(sentence)
+
+    def copy_allowed(self, copied: int, words: int) -> bool:
+        """True when adding ``copied`` copied words (of ``words``) keeps the post within the verbatim budget."""
+        if copied == 0:
+            return True
+        return (self.copied_words + copied) / max(1, self.total_words + words) <= COPY_BUDGET
+
+
+@dataclass
+class Kept:
+    """A sentence that passed, with the evidence number it cites and how it was obtained."""
+
+    text: str
+    n: int
+    origin: str  # "model", "retry" or "quote"
+    block: bool = False
+    """A long quotation, set as its own block quote."""
+
+
+@dataclass
+class SectionDraft:
+    """What :func:`compose_section` produced."""
+
+    text: str
+    kept: list[Kept]
+    dropped: int = 0
+    rejected: list[str] = field(default_factory=list)
+    """Why generated sentences were refused (for the run's notes and the benchmark)."""
+
+    @property
+    def words(self) -> int:
+        """Published words."""
+        return count_words(self.text)
+
+
+def _numbered(reply: str, count: int) -> dict[int, str]:
+    """Map ``1. …`` lines of a reply to fact indexes; unnumbered text goes to the first fact without a line."""
+    found: dict[int, str] = {}
+    loose: list[str] = []
+    for line in reply.splitlines():
+        match = re.match(r"^\s*(\d{1,2})[.)]\s+(.+)$", line)
+        if match and 1 <= int(match.group(1)) <= count and int(match.group(1)) - 1 not in found:
+            found[int(match.group(1)) - 1] = match.group(2).strip()
+        elif line.strip():
+            loose.append(line.strip())
+    for text in loose:
+        free = next((i for i in range(count) if i not in found), None)
+        if free is None:
+            break
+        found[free] = text
+    return found
+
+
+def _first_sentence(text: str) -> str:
+    """The first complete sentence of a line (a model sometimes adds a second, unasked one)."""
+    text = " ".join(text.split()).strip().strip('"“”')
+    match = re.search(r"^(.+?[.!?])(?:\s+[A-Z]|$)", text)
+    sentence = match.group(1) if match else text
+    return sentence if sentence.endswith((".", "!", "?")) else ""
+
+
+def with_citation(sentence: str, n: int) -> str:
+    """``sentence`` with ``[n]`` before its final punctuation."""
+    sentence = sentence.rstrip()
+    return f"{sentence[:-1]} [{n}]{sentence[-1]}" if sentence[-1:] in ".!?" else f"{sentence} [{n}]."
+
+
+def check_sentence(sentence: str, fact: Fact, context: WritingContext) -> str:
+    """Why ``sentence`` cannot stand for ``fact`` (empty string when it passes)."""
+    text = plain(strip_debris(sentence))
+    if not text:
+        return "empty"
+    words = count_words(text)
+    if not MIN_SENTENCE_WORDS <= words <= MAX_SENTENCE_WORDS:
+        return f"{words} words"
+    if not text[0].isupper() and not text[0].isdigit() and text[0] != "`":
+        return "not a sentence"
+    unknown = context.vocabulary.unknown(checkable_terms(text))
+    if unknown:
+        return "not in the sources: " + ", ".join(unknown[:3])
+    if not has_claim(text):
+        return "says nothing"
+    score = support_score(text, fact.passage)
+    if score < SUPPORT_THRESHOLD:
+        return f"unsupported ({score:.2f})"
+    if context.duplicates.seen(text):
+        return "repeats an earlier sentence"
+    run = context.shingles.longest_run(text)
+    if run > QUOTE_WORDS:
+        return "copied without quotation"
+    if run and not context.copy_allowed(context.shingles.copied_words(text), words):
+        return "copied (verbatim budget)"
+    return ""
+
+
+def quotation(fact: Fact, context: WritingContext) -> Kept | None:
+    """The fact itself as a marked quotation with its citation, when the verbatim budget and repeats allow."""
+    words = count_words(fact.text)
+    if context.duplicates.seen(fact.text) or not context.copy_allowed(words, words):
+        return None
+    body = fact.text.rstrip(".!? ")
+    if words > QUOTE_WORDS:
+        return Kept(f"> {body} [{fact.n}].", fact.n, "quote", block=True)
+    return Kept(f"“{body}” [{fact.n}].", fact.n, "quote")
+
+
+def _generate(target: ChatTarget, messages: list, *, stage: str, site: CallSite, max_tokens: int, topic: str) -> str:
+    guard = LoopGuard()
+    reply = stream_text(
+        target,
+        messages,
+        stage=stage,
+        site=site,
+        max_tokens=max_tokens,
+        on_token=lambda text: None,
+        should_stop=guard.feed,
+    )
+    return cut_loop(strip_debris(reply, topic)) if guard.looped else strip_debris(reply, topic)
+
+
+def compose_section(
+    target: ChatTarget,
+    facts: list[Fact],
+    *,
+    topic: str,
+    context_line: str = "",
+    budget: int,
+    site: CallSite,
+    context: WritingContext,
+    stage: str = "section",
+    on_token: Callable[[str], None] = lambda text: None,
+) -> SectionDraft:
+    """Write up to ``budget`` (+20%) words from ``facts``, a few at a time, keeping only verified sentences.
+
+    ``topic`` is the section's heading (a line repeating it is debris); ``context_line`` tells the model where the
+    section sits (``Post: … / Section 2 of 5: …``).
+    """
+    context_line = context_line or f"Topic: {topic}"
+    kept: list[Kept] = []
+    rejected: list[str] = []
+    dropped = 0
+    words = 0
+    limit = budget * 1.2
+    for start in range(0, len(facts), GROUP_SIZE):
+        if words >= budget:
+            break
+        group = facts[start : start + GROUP_SIZE]
+        listed = "\n".join(f"{i + 1}. {fact.text}" for i, fact in enumerate(group))
+        reply = _generate(
+            target,
+            messages_for(
+                prompts.FACTS_SYSTEM,
+                prompts.FACTS_USER.format(context=context_line, facts=listed),
+                [(prompts.FACTS_EXAMPLE_USER, prompts.FACTS_EXAMPLE_ANSWER)],
+            ),
+            stage=stage,
+            site=site,
+            max_tokens=TOKENS_PER_FACT * len(group) + 8,
+            topic=topic,
+        )
+        lines = _numbered(reply, len(group))
+        for index, fact in enumerate(group):
+            if words >= limit:
+                break
+            choice = _ladder(target, fact, _first_sentence(lines.get(index, "")), context, site, stage, topic, rejected)
+            if choice is None:
+                dropped += 1
+                continue
+            kept.append(choice)
+            context.remember(plain(choice.text))
+            words += count_words(choice.text)
+            on_token(choice.text + " ")
+    return SectionDraft(_paragraphs(kept), kept, dropped, rejected)
+
+
+def _ladder(
+    target: ChatTarget,
+    fact: Fact,
+    first: str,
+    context: WritingContext,
+    site: CallSite,
+    stage: str,
+    topic: str,
+    rejected: list[str],
+) -> Kept | None:
+    """The model's sentence, else one retry on this fact alone, else a quotation of the fact, else None."""
+    problem = check_sentence(first, fact, context) if first else "no sentence"
+    if not problem:
+        return Kept(with_citation(plain(first), fact.n), fact.n, "model")
+    rejected.append(f"{problem}: {first[:120]}")
+    retry = _generate(
+        target,
+        messages_for(prompts.FACTS_SYSTEM, prompts.FACT_RETRY_USER.format(fact=fact.text)),
+        stage=f"{stage} retry",
+        site=site,
+        max_tokens=TOKENS_PER_FACT + 8,
+        topic=topic,
+    )
+    second = _first_sentence(retry.splitlines()[0] if retry.strip() else "")
+    second = re.sub(r"^\s*\d{1,2}[.)]\s+", "", second)
+    problem = check_sentence(second, fact, context) if second else "no sentence"
+    if not problem:
+        return Kept(with_citation(plain(second), fact.n), fact.n, "retry")
+    rejected.append(f"{problem}: {second[:120]}")
+    return quotation(fact, context)
+
+
+def _paragraphs(kept: list[Kept]) -> str:
+    """Sentences in paragraphs of three; long quotations as block quotes of their own."""
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for item in kept:
+        if item.block:
+            if current:
+                paragraphs.append(" ".join(current))
+                current = []
+            paragraphs.append(item.text)
+            continue
+        current.append(item.text)
+        if len(current) >= PARAGRAPH_SENTENCES:
+            paragraphs.append(" ".join(current))
+            current = []
+    if current:
+        paragraphs.append(" ".join(current))
+    return "\n\n".join(paragraphs)

@@ -1,0 +1,149 @@
+"""Facts from evidence: the best source sentences for a section, diversified with MMR, each with its citation.
+
+A section is written from facts chosen before anything is generated. Candidates are the prose sentences of the
+section's retrieved passages (no code, tables, headings or link lists); relevance is the cosine similarity of
+sentence embeddings to the section's query when an embedder is given (lexical overlap otherwise), and maximal
+marginal relevance keeps the chosen facts from saying the same thing twice.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from editorial.grounding.guards import DuplicateFilter, signature, similar
+from editorial.grounding.sentences import plain
+from editorial.grounding.verify import content_words
+
+Embed = Callable[[list[str]], Sequence[Sequence[float]]]
+
+MIN_FACT_WORDS = 6
+MAX_FACT_WORDS = 45
+MIN_RELEVANCE = 0.2
+"""Facts less similar than this to the section's query (cosine of sentence embeddings) are off-topic."""
+MMR_LAMBDA = 0.7
+"""Weight of relevance against novelty when choosing facts (1.0 = relevance only)."""
+
+
+@dataclass
+class Fact:
+    """One source sentence a section may say, with the evidence number ``n`` it is cited as."""
+
+    text: str
+    n: int
+    passage: str
+    """The whole passage the sentence comes from (what the verifier checks support against)."""
+    relevance: float = 0.0
+
+
+class _EvidenceLike:  # what facts need from editorial.chain.schemas.Evidence
+    n: int
+    text: str
+
+
+def candidate_sentences(text: str) -> list[str]:
+    """Prose sentences of a passage that can stand alone as facts (6–45 words, no code, tables or headings)."""
+    kept: list[str] = []
+    in_code = False
+    lines: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            in_code = not in_code
+            lines.append("")
+            continue
+        if in_code or stripped.startswith(("#", "|", ">>>", "$ ", "pip ", "import ", "from ", "!", "[!")):
+            lines.append("")
+            continue
+        if re.match(r"^\s{4,}\S", line):  # indented code
+            lines.append("")
+            continue
+        lines.append(
+            re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", stripped) + (" ." if re.match(r"^\s*[-*+]\s", line) else "")
+        )
+    flat = " ".join(" ".join(lines).split())
+    for piece in re.split(r"(?<=[.!?])\s+(?=[A-Z`\"“(])", flat):
+        sentence = plain(piece).strip().rstrip(" .") + "."
+        sentence = re.sub(r"\s+\.$", ".", sentence)
+        words = sentence.split()
+        if not MIN_FACT_WORDS <= len(words) <= MAX_FACT_WORDS:
+            continue
+        letters = sum(c.isalpha() for c in sentence)
+        if letters < 0.6 * len(sentence) or sentence.count("`") % 2 or re.search(r"https?://|www\.|[{}=<>]", sentence):
+            continue
+        if not sentence[0].isupper() and not sentence[0].isdigit() and sentence[0] != "`":
+            continue
+        if sentence not in kept:
+            kept.append(sentence)
+    return kept
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=False))
+    na = math.sqrt(sum(x * x for x in a))
+    nb = math.sqrt(sum(y * y for y in b))
+    return dot / (na * nb) if na and nb else 0.0
+
+
+def _lexical(query: set[str], sentence: str) -> float:
+    words = set(content_words(sentence))
+    return len(words & query) / math.sqrt(len(words) * max(1, len(query))) if words else 0.0
+
+
+def select_facts(
+    query: str,
+    evidence: Iterable[_EvidenceLike],
+    *,
+    count: int,
+    embed: Embed | None = None,
+    used: DuplicateFilter | None = None,
+    lambda_mult: float = MMR_LAMBDA,
+    min_relevance: float = MIN_RELEVANCE,
+) -> list[Fact]:
+    """Up to ``count`` facts for ``query`` from ``evidence`` (MMR over sentence embeddings, or lexical overlap).
+
+    Sentences near-duplicating one in ``used`` (facts already written elsewhere in the post) are skipped.
+    """
+    candidates: list[Fact] = []
+    for item in evidence:
+        for sentence in candidate_sentences(item.text):
+            if used is not None and used.seen(sentence):
+                continue
+            if any(similar(signature(sentence), signature(f.text), 0.7) for f in candidates):
+                continue
+            candidates.append(Fact(sentence, item.n, item.text))
+    if not candidates or count <= 0:
+        return []
+    if embed is not None:
+        vectors = list(embed([query, *[f.text for f in candidates]]))
+        query_vector, sentence_vectors = vectors[0], vectors[1:]
+        for fact, vector in zip(candidates, sentence_vectors, strict=True):
+            fact.relevance = _cosine(query_vector, vector)
+
+        def likeness(a: int, b: int) -> float:
+            return _cosine(sentence_vectors[a], sentence_vectors[b])
+    else:
+        wanted = set(content_words(query))
+        for fact in candidates:
+            fact.relevance = _lexical(wanted, fact.text)
+        sets = [set(content_words(f.text)) for f in candidates]
+
+        def likeness(a: int, b: int) -> float:
+            union = sets[a] | sets[b]
+            return len(sets[a] & sets[b]) / len(union) if union else 0.0
+
+    floor = min_relevance if embed is not None else 1e-9
+    chosen: list[int] = []
+    left = [i for i, fact in enumerate(candidates) if fact.relevance >= floor]
+    while left and len(chosen) < count:
+
+        def mmr(i: int) -> float:
+            novelty = max((likeness(i, j) for j in chosen), default=0.0)
+            return lambda_mult * candidates[i].relevance - (1 - lambda_mult) * novelty
+
+        best = max(left, key=mmr)
+        chosen.append(best)
+        left.remove(best)
+    return [candidates[i] for i in chosen]
