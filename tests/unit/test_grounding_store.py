@@ -8,13 +8,17 @@ from sqlmodel import select
 from db.crud import grounding as grounding_crud
 from db.crud import reviews
 from db.crud.drafts import get_revision
+from db.crud.sources import create_collection
 from db.models import DraftStatus, GroundingReport, ReviewEventKind, RevisionOrigin
 from db.session import session_scope
+from editorial.chain.calls import ChatTarget
+from editorial.chain.runner import ChainServices, RunRequest, run_chain
 from editorial.cli import main
 from editorial.drafts import DraftConflict, create_draft, create_generated_draft, restore_revision, save_revision
 from editorial.grounding import store
 from editorial.grounding.schemas import Passage, SentenceStatus
 from editorial.grounding.verify import verify_text
+from tests.unit.chain_fakes import RecordingChatModel, fake_search, good_responder
 from tests.unit.workflow_support import GOOD_FRONT_MATTER, team
 
 PASSAGES = {
@@ -258,3 +262,42 @@ def test_a_revision_without_a_report_gets_one_when_asked(engine, people):
     with session_scope(engine) as session:
         stored = store.current_report(session=session, draft=reviews.load_draft(session=session, draft_id=draft.id))
     assert stored.checked_by == store.RECHECK and stored.revision_number == 1
+
+
+def test_a_writing_run_stores_its_report_and_an_edit_keeps_the_untouched_verdicts(engine):
+    with session_scope(engine) as session:
+        collection_id = create_collection(session=session, name="Docs", chroma_name="ed-docs-1").id
+    model = RecordingChatModel(responder=good_responder)
+    services = ChainServices(
+        engine=engine,
+        planner=ChatTarget(model, "embedded", "fake-planner"),
+        writer=ChatTarget(model, "embedded", "fake-writer"),
+        search=fake_search(),
+    )
+    outcome = run_chain(
+        RunRequest(kind="plan_and_write", topic="retrieval", collection_id=collection_id, target_words=600), services
+    )
+    assert outcome.report is not None, outcome.error
+    with session_scope(engine) as session:
+        written = _report(session, outcome.draft_id, 1)
+        body = get_revision(session=session, draft_id=outcome.draft_id, number=1).body
+    assert written.checked_by == store.WRITER and written.report == outcome.report
+    first = written.report.sentences[0]
+    edited = body[: first.start] + "Zorblax 9.9 rewrote everything in 2031. " + body[first.start :]
+    with session_scope(engine) as session:
+        save_revision(
+            session=session,
+            draft_id=outcome.draft_id,
+            base_version=1,
+            front_matter=dict(GOOD_FRONT_MATTER),
+            body=edited,
+            author_id=None,
+        )
+    with session_scope(engine) as session:
+        rechecked = _report(session, outcome.draft_id, 2)
+    assert rechecked.report.passages == written.report.passages
+    assert rechecked.report.sentences[0].status == SentenceStatus.UNSUPPORTED
+    assert {"Zorblax", "9.9", "2031"} <= set(rechecked.report.unknown_terms)
+    before = [(s.text, s.status) for s in written.report.sentences]
+    after = [(s.text, s.status) for s in rechecked.report.sentences[1:]]
+    assert after == before  # the writer's verdicts hold on re-check: same passages, same rules
