@@ -9,13 +9,13 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export ANONYMIZED_TELEMETRY ?= False
 
-.PHONY: run test lint format bench setup data clean-data chromium
+.PHONY: run test lint format bench setup data clean-data chromium services
 
 run: data
 	$(PY) -m streamlit run streamlit_app.py --server.headless true --server.address 127.0.0.1 \
 		--server.port $(PORT) --browser.gatherUsageStats false --server.fileWatcherType none
 
-test: data chromium
+test: data chromium services
 	EDITORIAL_TEST_MODEL_CACHE=$(CURDIR)/data/models $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
@@ -45,6 +45,11 @@ data: setup
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+# Debian's PostgreSQL server binaries: the database tests also run against a real PostgreSQL that they start
+# themselves (as the postgres user, on a free 127.0.0.1 port). The Chroma server comes with the chromadb package.
+services:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
 
 clean-data:
 	rm -rf data

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     chroma_host: str | None = Field(default=None, description="Chroma server host; when set, the folder is not used.")
     chroma_port: int = 8000
     chroma_ssl: bool = False
+    chroma_tenant: str = Field(default="default_tenant", description="Chroma server tenant.")
+    chroma_database: str = Field(
+        default="default_database", description="Chroma server database (several installs can share one server)."
+    )
 
     # --- models ---------------------------------------------------------------
     model_cache_dir: Path | None = Field(

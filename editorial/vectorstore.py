@@ -16,7 +16,10 @@ def chroma_location(settings: Settings) -> str:
     """Where Chroma lives, for pages and ``doctor``."""
     if settings.chroma_host:
         scheme = "https" if settings.chroma_ssl else "http"
-        return f"{scheme}://{settings.chroma_host}:{settings.chroma_port}"
+        where = f"{scheme}://{settings.chroma_host}:{settings.chroma_port}"
+        if (settings.chroma_tenant, settings.chroma_database) != ("default_tenant", "default_database"):
+            where += f" ({settings.chroma_tenant}/{settings.chroma_database})"
+        return where
     return str(settings.resolved_chroma_path)
 
 
@@ -37,7 +40,12 @@ def make_chroma_client(settings: Settings):
     try:
         if settings.chroma_host:
             client = chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl, settings=chroma_settings
+                host=settings.chroma_host,
+                port=settings.chroma_port,
+                ssl=settings.chroma_ssl,
+                tenant=settings.chroma_tenant,
+                database=settings.chroma_database,
+                settings=chroma_settings,
             )
             client.heartbeat()
             return client

@@ -14,6 +14,7 @@ from editorial import vectorstore
 from editorial.datastore import forget_migrations
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.engines"]  # every database/vector-store engine: PostgreSQL and Chroma server fixtures
 
 
 @pytest.fixture(autouse=True)
@@ -36,14 +37,14 @@ def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
 
 
 @pytest.fixture
-def settings(isolated_data_dir: Path) -> settings_module.Settings:
-    """Settings for the isolated data folder."""
+def settings(isolated_data_dir: Path, database_url: str | None) -> settings_module.Settings:
+    """Settings for the isolated data folder (and the test's database)."""
     return settings_module.get_settings()
 
 
 @pytest.fixture
 def engine(settings: settings_module.Settings) -> Engine:
-    """A migrated SQLite database file in the temp data folder."""
+    """The test's migrated database: a SQLite file in the temp data folder, or a fresh PostgreSQL database."""
     from editorial.datastore import open_database
 
     return open_database(settings)

@@ -36,6 +36,7 @@ def test_migrations_match_the_models_exactly(engine):
     assert diff == []
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(engine, settings):
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

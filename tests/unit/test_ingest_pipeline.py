@@ -216,6 +216,7 @@ def test_a_file_over_the_size_limit_is_refused_before_reading(monkeypatch, setti
     assert report.outcomes[0].message == "The file is 0.0 MB, over the 0.001 MB limit (EDITORIAL_MAX_UPLOAD_MB)."
 
 
+@pytest.mark.single_engine
 def test_thousands_of_tiny_files_share_embedding_batches(settings, engine, collection):
     class BatchCounter(CountingEmbeddings):
         calls = 0
