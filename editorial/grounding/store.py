@@ -373,12 +373,28 @@ def approve(
     draft = reviews.load_draft(session=session, draft_id=draft_id)
     require_transition(actor, DraftStatus(draft.status), DraftStatus.APPROVED)
     stored = current_report(session=session, draft=draft)
-    require_acknowledgement(stored, acknowledge_unsupported)
-    acknowledging = needs_acknowledgement(stored)
-    if acknowledging:
-        note = f"{acknowledgement_note(stored)} {note.strip()}".strip()
+    note = acknowledged_note(stored, acknowledge_unsupported, note)
     event = reviews.approve(session=session, draft_id=draft_id, actor=actor, note=note)
-    if acknowledging:
-        row = grounding_crud.report_for_revision(session=session, revision_id=stored.revision_id)
-        grounding_crud.mark_acknowledged(session=session, report_id=row.id, user_id=actor.id if actor else None)
+    record_acknowledgement(session=session, stored=stored, actor=actor)
     return event
+
+
+def acknowledged_note(stored: StoredReport | None, acknowledged: bool, note: str) -> str:
+    """The approval's timeline note: the acknowledgement first when one is needed (refused without one).
+
+    Raises:
+        UnsupportedNotAcknowledged: Unsupported or unchecked text and ``acknowledged`` is false.
+    """
+    require_acknowledgement(stored, acknowledged)
+    if not needs_acknowledgement(stored):
+        return note
+    return f"{acknowledgement_note(stored)} {note.strip()}".strip()
+
+
+def record_acknowledgement(*, session: Session, stored: StoredReport | None, actor: User | None) -> None:
+    """Write who acknowledged the revision's unsupported sentences, and when, on its report (after approval)."""
+    if not needs_acknowledgement(stored):
+        return
+    row = grounding_crud.report_for_revision(session=session, revision_id=stored.revision_id)
+    if row is not None:
+        grounding_crud.mark_acknowledged(session=session, report_id=row.id, user_id=actor.id if actor else None)
