@@ -398,3 +398,38 @@ class AskTurn(SQLModel, table=True):
     completion_tokens: int = 0
     latency_ms: int = 0
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# --------------------------------------------------------------------------- groundedness reports
+class GroundingReport(SQLModel, table=True):
+    """The groundedness report of one revision: summary columns plus the whole report as JSON.
+
+    ``report`` holds every sentence's verdict (status, cited passage, score) and the passages it was
+    checked against, so a later revision can be re-checked without the sources at hand. ``checked_by``
+    says who produced it: ``writer`` (the writing run's verifier) or ``recheck`` (a save, re-checked).
+    ``complete`` is false when only part of the body could be checked (``problem`` says why, for people).
+    ``acknowledged_by_id``/``acknowledged_at`` record a reviewer approving despite unsupported sentences.
+    """
+
+    __tablename__ = "grounding_report"
+    __table_args__ = (Index("ix_grounding_report_draft_number", "draft_id", "revision_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    draft_id: int = Field(foreign_key="draft.id", ondelete="CASCADE")
+    revision_id: int = Field(foreign_key="revision.id", unique=True, ondelete="CASCADE")
+    revision_number: int
+    sentence_count: int = 0
+    supported_count: int = 0
+    unsupported_count: int = 0
+    no_claim_count: int = 0
+    supported_share: float = 1.0
+    passage_count: int = 0
+    unknown_terms: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    checked_by: str = Field(default="recheck", max_length=16)
+    elapsed_ms: int = 0
+    complete: bool = True
+    problem: str = Field(default="", sa_column=Column(Text, nullable=False))
+    acknowledged_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    acknowledged_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)

@@ -4,6 +4,10 @@
 version it started from; if someone saved in between, the save is refused with
 :class:`DraftConflict` and the refused text is kept as a ``conflict`` revision (committed, so
 it survives the exception) for the editor to merge. Nothing saved is ever overwritten.
+
+Every revision (created, saved, restored or kept as a conflict) gets its groundedness report in the same
+transaction: the writing run's own report for generated text, otherwise a re-check of the body without
+generation (:mod:`editorial.grounding.store`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from db.crud.reviews import add_event
 from db.models import Draft, DraftStatus, ReviewEventKind, Revision, RevisionOrigin, User, utcnow
 from editorial.errors import EditorialError
 from editorial.frontmatter import MAX_BODY_BYTES, normalize_front_matter
+from editorial.grounding import store as grounding_store
+from editorial.grounding.schemas import GroundednessReport
 from editorial.reviews import DraftNotFound, load_draft
 from editorial.text import count_words
 from editorial.workflow import RECORDED_SAVES, Action, require, require_transition, save_note, status_after_save
@@ -101,12 +107,14 @@ def _new_draft(
     plan_id: int | None,
     origin: RevisionOrigin,
     note: str,
+    report: GroundednessReport | None = None,
 ) -> Draft:
     check_body_size(body)
     front_matter = normalize_front_matter(front_matter)
     front_matter.setdefault("title", title.strip())
     front_matter.setdefault("published", False)
     words = count_words(body)
+    check = _check(session, None, body, report)
     draft = Draft(
         title=_title_of(front_matter, title)[:256],
         status=DraftStatus.DRAFT,
@@ -130,6 +138,7 @@ def _new_draft(
     )
     session.add(revision)
     session.flush()
+    grounding_store.store_check(session=session, revision=revision, check=check)
     add_event(
         session=session,
         draft_id=draft.id,
@@ -142,6 +151,18 @@ def _new_draft(
     return draft
 
 
+def _check(
+    session: Session, draft_id: int | None, body: str, report: GroundednessReport | None
+) -> grounding_store.Check:
+    """The writer's report of ``body``, or a re-check of it (no generation) against the draft's passages.
+
+    Called before the save takes the database's write lock, so the check never holds other writers up.
+    """
+    if report is not None:
+        return grounding_store.writer_check(report)
+    return grounding_store.check_draft_body(session=session, draft_id=draft_id, body=body)
+
+
 def create_generated_draft(
     *,
     session: Session,
@@ -152,8 +173,9 @@ def create_generated_draft(
     collection_id: int | None,
     plan_id: int | None,
     note: str = "",
+    report: GroundednessReport | None = None,
 ) -> Draft:
-    """A new draft (status draft) with revision 1 (origin generated) and a CREATED timeline event.
+    """A new draft (status draft) with revision 1 (origin generated), its groundedness report and a CREATED event.
 
     Args:
         session: Database session (the caller commits).
@@ -164,6 +186,8 @@ def create_generated_draft(
         collection_id: The source collection the post is grounded in.
         plan_id: The plan it was written from.
         note: Shown on revision 1 and the timeline.
+        report: The writing run's groundedness report of ``body`` (stored as is); without one the body is
+            re-checked against no sources.
 
     Raises:
         PermissionDenied: ``author_id`` names a disabled account.
@@ -179,6 +203,7 @@ def create_generated_draft(
         plan_id=plan_id,
         origin=RevisionOrigin.GENERATED,
         note=note,
+        report=report,
     )
 
 
@@ -220,6 +245,7 @@ def _keep_conflict(
     body: str,
     author_id: int | None,
     note: str,
+    check: grounding_store.Check,
 ) -> DraftConflict:
     """Store the refused text as a conflict revision, commit it, and build the exception."""
     draft = load_draft(session=session, draft_id=draft_id)
@@ -237,6 +263,7 @@ def _keep_conflict(
     )
     session.add(kept)
     session.flush()
+    grounding_store.store_check(session=session, revision=kept, check=check)
     current = current_revision(session=session, draft=draft)
     who = ""
     if current is not None and current.author_id is not None:
@@ -267,6 +294,7 @@ def save_revision(
     author_id: int | None,
     origin: RevisionOrigin = RevisionOrigin.EDITED,
     note: str = "",
+    report: GroundednessReport | None = None,
 ) -> Revision:
     """Save a new revision of a draft if nobody saved since ``base_version``.
 
@@ -285,6 +313,8 @@ def save_revision(
         author_id: The saving user (checked for the edit permission), or None for the system.
         origin: ``edited`` or ``restored`` (``generated`` for the chain).
         note: Optional note shown in the history.
+        report: A writing run's groundedness report of ``body``; without one (every person's save) the new
+            revision is re-checked against the passages of the draft's latest report.
 
     Returns:
         The new revision.
@@ -302,6 +332,7 @@ def save_revision(
         current = current_revision(session=session, draft=draft)
         if current is not None and current.body == body and current.front_matter == front_matter:
             return current
+    check = _check(session, draft_id, body, report)
     now = utcnow()
     claimed = session.execute(
         update(Draft)
@@ -318,6 +349,7 @@ def save_revision(
             body=body,
             author_id=author_id,
             note=note,
+            check=check,
         )
     # The row is ours until commit: numbering below cannot race another save of this draft.
     draft = load_draft(session=session, draft_id=draft_id)
@@ -347,6 +379,7 @@ def save_revision(
     draft.status = new_status
     session.add(draft)
     session.flush()
+    grounding_store.store_check(session=session, revision=revision, check=check)
     if previous_status in RECORDED_SAVES:
         add_event(
             session=session,

@@ -15,6 +15,7 @@ from db.crud.reviews import TimelineEntry, add_event, latest_status_event, timel
 from db.models import Draft, DraftStatus, ReviewEvent, ReviewEventKind, Revision, User, utcnow
 from editorial.errors import EditorialError
 from editorial.frontmatter import validate_front_matter
+from editorial.grounding import store as grounding_store
 from editorial.workflow import (
     EXPORTABLE,
     Action,
@@ -113,9 +114,18 @@ def submit(*, session: Session, draft_id: int, actor: User | None, note: str = "
 
 
 def approve(
-    *, session: Session, draft_id: int, actor: User | None, revision_number: int | None, note: str = ""
+    *,
+    session: Session,
+    draft_id: int,
+    actor: User | None,
+    revision_number: int | None,
+    note: str = "",
+    acknowledge_unsupported: bool = False,
 ) -> ReviewEvent:
     """Approve the revision of a draft in review that the reviewer saw (reviewers and admins).
+
+    A revision with unsupported (or unchecked) sentences needs ``acknowledge_unsupported``; the acknowledgement
+    goes into the approval's timeline note and onto the revision's groundedness report (who, when).
 
     Args:
         session: Database session (the caller commits).
@@ -123,14 +133,20 @@ def approve(
         actor: The reviewer.
         revision_number: The revision the reviewer read; it must still be the current one.
         note: Optional note for the timeline.
+        acknowledge_unsupported: The reviewer approves despite unsupported sentences.
 
     Raises:
         PermissionDenied: The actor may not approve.
         InvalidTransition: The draft is not in review.
         StaleReview: No revision named, or the draft changed since that revision.
+        UnsupportedNotAcknowledged: Unsupported sentences and no acknowledgement.
         InvalidDraft: The revision breaks dev.to's rules.
     """
-    return _change_status(
+    draft = load_draft(session=session, draft_id=draft_id)
+    require_transition(actor, DraftStatus(draft.status), DraftStatus.APPROVED)
+    stored = grounding_store.current_report(session=session, draft=draft)
+    note = grounding_store.acknowledged_note(stored, acknowledge_unsupported, note)
+    event = _change_status(
         session,
         draft_id=draft_id,
         to_status=DraftStatus.APPROVED,
@@ -138,6 +154,8 @@ def approve(
         note=note,
         revision_number=revision_number,
     )
+    grounding_store.record_acknowledgement(session=session, stored=stored, actor=actor)
+    return event
 
 
 def request_changes(

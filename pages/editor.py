@@ -11,12 +11,12 @@ from editorial.drafts import DraftConflict, delete_draft, restore_revision, save
 from editorial.errors import EditorialError
 from editorial.export import prepare_exports, record_exports
 from editorial.frontmatter import normalize_front_matter, parse_post, unknown_keys, validate_front_matter
+from editorial.grounding import store as grounding_store
 from editorial.links import DRAFT
-from editorial.preview import render_preview
 from editorial.revisions import revision_text, side_by_side_html, unified_diff
 from editorial.text import count_words, read_time_minutes
 from editorial.workflow import EXPORTABLE, Action, available_transitions, can, save_effect, status_label
-from pages.ui import assist_panel, auth, draft_form, editor_comforts, links, resources
+from pages.ui import assist_panel, auth, draft_form, editor_comforts, grounding_panel, links, resources
 from pages.ui.state import Keys
 
 user = auth.require(Action.VIEW)
@@ -57,6 +57,8 @@ with session_scope(engine) as session:
     current = drafts_crud.current_revision(session=session, draft=draft)
     history = drafts_crud.list_revisions(session=session, draft_id=draft_id)
     events = reviews.timeline(session=session, draft_id=draft_id)
+    stored_report = grounding_store.current_report(session=session, draft=draft)
+    shares = grounding_store.supported_shares(session=session, draft_id=draft_id)
 by_number = {revision.number: revision for revision in history}
 conflict_key = draft_form.key(draft_id, "conflict")
 draft_form.restore_if_dropped(draft_id)
@@ -115,7 +117,10 @@ with info[4]:
     elif status is DraftStatus.IN_REVIEW:
         st.caption("Waiting for a reviewer" + (" — see the Review page." if can(user.role, Action.APPROVE) else "."))
 
-edit_tab, history_tab, timeline_tab, ship_tab = st.tabs(["Edit", "History", "Timeline", "Export & publish"])
+shown = grounding_panel.for_editor(draft_id, typed_body, current.body if current else None, stored_report)
+edit_tab, check_tab, history_tab, timeline_tab, ship_tab = st.tabs(
+    ["Edit", "Sources check", "History", "Timeline", "Export & publish"]
+)
 
 # ----------------------------------------------------------------------------- edit
 with edit_tab:
@@ -176,9 +181,11 @@ with edit_tab:
         if "body" in errors:
             st.caption(f":red[{errors['body']}]")
     with preview:
+        grounding_panel.summary(shown)
+        highlight = grounding_panel.highlight_toggle(shown, key=f"grounding_highlight_{draft_id}")
         st.caption("Preview (raw HTML is shown as text)")
         with st.container(height=560, border=True):
-            st.html(render_preview(normalize_front_matter(typed_fm), typed_body))
+            grounding_panel.preview(normalize_front_matter(typed_fm), typed_body, shown, highlight=highlight)
 
     note_column, save_column = st.columns([4, 1], vertical_alignment="bottom")
     note = note_column.text_input("Note for this revision (optional)", key=draft_form.key(draft_id, "note"))
@@ -215,6 +222,10 @@ with edit_tab:
         except EditorialError as exc:
             resources.show_error(exc)
 
+# ----------------------------------------------------------------------------- sources check
+with check_tab:
+    grounding_panel.details(shown, key=f"grounding_sentence_{draft_id}")
+
 # ----------------------------------------------------------------------------- history
 with history_tab:
     st.dataframe(
@@ -225,13 +236,17 @@ with history_tab:
                 "based on": revision.base_number,
                 "saved": revision.created_at,
                 "words": revision.word_count,
+                "supported": shares.get(revision.number),
                 "note": revision.note,
             }
             for revision in history
         ],
         hide_index=True,
         width="stretch",
-        column_config={"saved": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")},
+        column_config={
+            "saved": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
+            "supported": st.column_config.NumberColumn(format="percent", help="Share of claims its sources back"),
+        },
     )
     numbers = [revision.number for revision in history]
     if len(numbers) >= 2:

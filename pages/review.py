@@ -1,6 +1,7 @@
-"""Review: drafts waiting for review, a read-only preview, approve or request changes."""
+"""Review: drafts waiting for review, a read-only preview with its sources check, approve or request changes."""
 
 import math
+from functools import partial
 
 import streamlit as st
 
@@ -10,11 +11,11 @@ from db.session import session_scope
 from editorial import reviews
 from editorial.errors import EditorialError
 from editorial.frontmatter import compose_post, normalize_front_matter, validate_front_matter
+from editorial.grounding import store as grounding_store
 from editorial.links import DRAFT
-from editorial.preview import render_preview
 from editorial.revisions import revision_text, unified_diff
 from editorial.workflow import Action, status_label
-from pages.ui import auth, links, resources
+from pages.ui import auth, grounding_panel, links, resources
 from pages.ui.state import Keys
 
 PAGE_SIZE = 20
@@ -72,6 +73,8 @@ with session_scope(engine) as session:
     revision = drafts_crud.current_revision(session=session, draft=draft)
     events = reviews.timeline(session=session, draft_id=draft_id)
     history = {r.number: r for r in drafts_crud.list_revisions(session=session, draft_id=draft_id)}
+    stored_report = grounding_store.current_report(session=session, draft=draft)
+shown = grounding_panel.for_revision(stored_report)
 
 front_matter = normalize_front_matter(revision.front_matter if revision else {})
 body = revision.body if revision else ""
@@ -80,8 +83,12 @@ problems = validate_front_matter(front_matter, body)
 preview_column, side_column = st.columns([3, 2])
 with preview_column:
     st.caption(f"Revision {draft.version} · read-only preview")
+    grounding_panel.summary(shown)
+    highlight = grounding_panel.highlight_toggle(shown, key=f"review_highlight_{draft_id}")
     with st.container(height=620, border=True):
-        st.html(render_preview(front_matter, body))
+        grounding_panel.preview(front_matter, body, shown, highlight=highlight)
+    with st.expander("Sources check", expanded=bool(shown and shown.report.unsupported)):
+        grounding_panel.details(shown, key=f"review_sentence_{draft_id}", with_summary=False)
 with side_column:
     st.markdown("**Front matter**")
     st.code(compose_post(front_matter, "").strip(), language="yaml")
@@ -106,12 +113,13 @@ with side_column:
             st.markdown(f"`{entry.created_at:%Y-%m-%d %H:%M}` {reviews.describe(entry)}")
 
     note = st.text_area("Note (required to request changes)", key=f"review_note_{draft_id}")
+    acknowledged = grounding_panel.acknowledgement(stored_report, key=f"review_ack_{draft_id}_{draft.version}")
     approve_column, changes_column, comment_column = st.columns(3)
     action = None
     if approve_column.button(
         "Approve", type="primary", icon=":material/check:", key="approve", disabled=bool(problems)
     ):
-        action = reviews.approve
+        action = partial(reviews.approve, acknowledge_unsupported=acknowledged)
     if changes_column.button("Request changes", icon=":material/undo:", key="request_changes"):
         action = reviews.request_changes
     if comment_column.button("Comment", icon=":material/comment:", key="comment_only"):

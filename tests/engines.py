@@ -34,10 +34,11 @@ BOTH_ENGINES = frozenset(
         "test_export",
         "test_chain_runner",
         "test_engines",
+        "test_grounding_store",
     }
 )
 """Modules whose database tests run on SQLite and on PostgreSQL: CRUD, drafts/revisions, workflow, ledger,
-accounts, ingest consistency, export and runs."""
+accounts, ingest consistency, export, runs and groundedness reports."""
 
 BOTH_VECTOR_STORES = frozenset({"test_ingest_pipeline", "test_retrieval", "test_engines"})
 """Modules whose tests run on a Chroma folder and on a Chroma server: ingest, search, delete, re-ingest."""

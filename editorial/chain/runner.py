@@ -369,6 +369,7 @@ class _Run:
                 collection_id=self.request.collection_id,
                 plan_id=self.plan_id,
                 note=f"Written by run {self.run_id}" + (" from a fallback outline" if self.is_fallback else ""),
+                report=self.report,
             )
             self.draft_id = draft.id
             usage_crud.assign_draft(session=session, run_id=self.run_id, draft_id=draft.id)

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "editorial.cli.users",
     "editorial.cli.drafts",
     "editorial.cli.review",
+    "editorial.cli.grounding",
     "editorial.cli.export",
     "editorial.cli.sources",
     "editorial.cli.chain",

@@ -1,7 +1,7 @@
 """``review submit|approve|request-changes|comment --draft ID --as USER [--revision N] [--note …]``.
 
 ``approve`` needs ``--revision N``, the revision the reviewer read: it is refused when the draft
-has changed since.
+has changed since; and ``--acknowledge-unsupported`` when that revision has unsupported sentences.
 """
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             command.add_argument("--revision", type=int, help="comment on this revision number")
         elif name == "approve":
             command.add_argument("--revision", type=int, required=True, help="the revision you reviewed")
+            command.add_argument(
+                "--acknowledge-unsupported",
+                action="store_true",
+                help="approve although sentences are unsupported by the sources (recorded on the timeline)",
+            )
         elif name == "request-changes":
             command.add_argument("--revision", type=int, help="the revision you reviewed")
         command.set_defaults(handler=review_command, action=name)
@@ -51,6 +56,8 @@ def review_command(args: argparse.Namespace) -> int:
             print(f"comment added to draft {args.draft}")
             return 0
         extra = {"revision_number": args.revision} if args.action != "submit" else {}
+        if args.action == "approve":
+            extra["acknowledge_unsupported"] = args.acknowledge_unsupported
         event = ACTIONS[args.action](session=session, draft_id=args.draft, actor=actor, note=args.note, **extra)
         print(f"draft {args.draft}: {status_label(event.from_status)} → {status_label(event.to_status)}")
     return 0

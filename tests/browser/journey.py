@@ -33,7 +33,9 @@ from tests.browser.ui import (
     main_text,
     new_page,
     open_tab,
+    runs,
     select,
+    settle,
     textbox,
     upload,
     wait_for_text,
@@ -333,8 +335,14 @@ def reviewer_approves_and_exports(j: Journey, downloads: Path) -> Path:
     page = j.page("rita")
     go(page, "Review")
     wait_for_text(page, "Changes since the last review")
+    # The editor's last paragraph cites nothing: approving needs the acknowledgement, which the timeline records.
+    before = runs(page)
+    page.get_by_text(re.compile(r"^(I have read the \d+ unsupported sentence|No sources stand behind)")).click()
+    settle(page, before)
     click(page, "Approve")
     assert j.query("SELECT status FROM draft WHERE id = ?", j.draft_id) == [("APPROVED",)]
+    [(note,)] = j.query("SELECT note FROM review_event WHERE draft_id = ? AND to_status = 'APPROVED'", j.draft_id)
+    assert note.startswith("Acknowledged")
     go(page, "Editor")
     open_tab(page, "Export & publish")
     button = page.get_by_role("button", name=re.compile(r"^Download .+\.md$"))
