@@ -1,7 +1,7 @@
 """grounding report
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 04:21:48
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = '0002'
+revision: str = '0007'
 down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
