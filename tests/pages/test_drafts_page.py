@@ -114,6 +114,7 @@ def test_zip_download_of_approved_drafts_is_for_reviewers_and_recorded():
                 draft_id=draft_id,
                 actor=actor,
                 revision_number=reviews.load_draft(session=session, draft_id=draft_id).version,
+                acknowledge_unsupported=True,
             )
     assert not [b for b in open_page("pages/drafts.py", role="editor").button if "zip" in b.label]
     at = open_page("pages/drafts.py", role="reviewer", username="rita")

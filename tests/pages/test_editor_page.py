@@ -229,6 +229,7 @@ def test_saving_an_approved_draft_sends_it_back_to_review():
             draft_id=draft_id,
             actor=actor,
             revision_number=reviews.load_draft(session=session, draft_id=draft_id).version,
+            acknowledge_unsupported=True,
         )
     at = _editor(draft_id)
     assert "saving a change sends it back to review" in at.info[0].value
@@ -249,6 +250,7 @@ def test_export_download_is_for_reviewers_and_marks_the_draft_exported():
             draft_id=draft_id,
             actor=actor,
             revision_number=reviews.load_draft(session=session, draft_id=draft_id).version,
+            acknowledge_unsupported=True,
         )
     assert not _editor(draft_id).download_button  # an editor gets no download
     at = _editor(draft_id, role="reviewer", username="rita")

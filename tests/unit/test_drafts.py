@@ -223,7 +223,9 @@ def test_review_flow_and_its_timeline(engine, people):
         draft = generated_draft(session, editor)
         reviews.submit(session=session, draft_id=draft.id, actor=editor, note="ready")
         with pytest.raises(PermissionDenied, match="may not approve"):
-            reviews.approve(session=session, draft_id=draft.id, actor=editor, revision_number=1)
+            reviews.approve(
+                session=session, draft_id=draft.id, actor=editor, revision_number=1, acknowledge_unsupported=True
+            )
         with pytest.raises(reviews.InvalidDraft, match="note is required"):
             reviews.request_changes(session=session, draft_id=draft.id, actor=reviewer, note=" ")
         reviews.request_changes(session=session, draft_id=draft.id, actor=reviewer, note="cite [2]")
@@ -237,7 +239,14 @@ def test_review_flow_and_its_timeline(engine, people):
             author_id=editor.id,
         )
         reviews.submit(session=session, draft_id=draft.id, actor=editor)
-        reviews.approve(session=session, draft_id=draft.id, actor=reviewer, revision_number=2, note="good")
+        reviews.approve(
+            session=session,
+            draft_id=draft.id,
+            actor=reviewer,
+            revision_number=2,
+            note="good",
+            acknowledge_unsupported=True,
+        )
         with pytest.raises(InvalidTransition):
             reviews.submit(session=session, draft_id=draft.id, actor=editor)
         entries = reviews.timeline(session=session, draft_id=draft.id)
@@ -337,7 +346,22 @@ def test_cli_drafts_list_and_review_commands(engine, people, monkeypatch, capsys
     monkeypatch.setenv("EDITORIAL_PASSWORD", "secret-pass")
     assert main(["review", "submit", "--draft", str(draft.id), "--as", "ed", "--note", "ready"]) == 0
     assert "Draft → In review" in capsys.readouterr().out
-    assert main(["review", "approve", "--draft", str(draft.id), "--as", "ed", "--revision", "1"]) == 1
+    assert (
+        main(
+            [
+                "review",
+                "approve",
+                "--draft",
+                str(draft.id),
+                "--as",
+                "ed",
+                "--revision",
+                "1",
+                "--acknowledge-unsupported",
+            ]
+        )
+        == 1
+    )
     assert "ed is an editor and may not approve" in capsys.readouterr().err
     assert main(["review", "request-changes", "--draft", str(draft.id), "--as", "rita", "--note", "more"]) == 0
     assert main(["review", "comment", "--draft", str(draft.id), "--as", "ed", "--note", "ok", "--revision", "1"]) == 0

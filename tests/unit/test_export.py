@@ -60,6 +60,7 @@ def test_approved_draft_exports_as_dev_to_markdown_that_parses_back(engine, peop
             draft_id=draft.id,
             actor=people["reviewer"],
             revision_number=reviews.load_draft(session=session, draft_id=draft.id).version,
+            acknowledge_unsupported=True,
         )
         [post] = export_drafts(session=session, draft_ids=[draft.id], actor=people["reviewer"], where="tests")
     assert post.filename == "my-post-part-1.md"

@@ -38,7 +38,13 @@ def test_a_save_during_review_is_recorded_and_the_old_revision_cannot_be_approve
     with session_scope(engine) as session:
         _save(session, draft.id, 1, "Reviewed text. Unreviewed claim.", people["editor"], published=True)
     with pytest.raises(reviews.StaleReview) as info, session_scope(engine) as session:
-        reviews.approve(session=session, draft_id=draft.id, actor=people["reviewer"], revision_number=1)
+        reviews.approve(
+            session=session,
+            draft_id=draft.id,
+            actor=people["reviewer"],
+            revision_number=1,
+            acknowledge_unsupported=True,
+        )
     assert str(info.value) == (
         f"Draft {draft.id} changed while you reviewed it: you saw revision 1, the current one is revision 2. "
         "Review revision 2 before you approve it."
@@ -54,8 +60,20 @@ def test_a_save_during_review_is_recorded_and_the_old_revision_cannot_be_approve
         )
         assert reviews.describe(last).startswith("ed saved a change while it was in review (revision 2)")
         with pytest.raises(reviews.StaleReview, match="Say which revision"):
-            reviews.approve(session=session, draft_id=draft.id, actor=people["reviewer"], revision_number=None)
-        event = reviews.approve(session=session, draft_id=draft.id, actor=people["reviewer"], revision_number=2)
+            reviews.approve(
+                session=session,
+                draft_id=draft.id,
+                actor=people["reviewer"],
+                revision_number=None,
+                acknowledge_unsupported=True,
+            )
+        event = reviews.approve(
+            session=session,
+            draft_id=draft.id,
+            actor=people["reviewer"],
+            revision_number=2,
+            acknowledge_unsupported=True,
+        )
         assert event.to_status is DraftStatus.APPROVED
 
 
@@ -96,7 +114,22 @@ def test_cli_approve_names_the_revision(engine, people, monkeypatch, capsys):
         reviews.submit(session=session, draft_id=draft.id, actor=people["editor"])
         _save(session, draft.id, 1, "A second revision.", people["editor"])
     monkeypatch.setenv("EDITORIAL_PASSWORD", "secret-pass")
-    assert main(["review", "approve", "--draft", str(draft.id), "--as", "rita", "--revision", "1"]) == 1
+    assert (
+        main(
+            [
+                "review",
+                "approve",
+                "--draft",
+                str(draft.id),
+                "--as",
+                "rita",
+                "--revision",
+                "1",
+                "--acknowledge-unsupported",
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err.strip()
     assert err == (
         f"error: Draft {draft.id} changed while you reviewed it: you saw revision 1, the current one is revision 2. "
@@ -104,5 +137,20 @@ def test_cli_approve_names_the_revision(engine, people, monkeypatch, capsys):
     )
     with session_scope(engine) as session:
         assert reviews.load_draft(session=session, draft_id=draft.id).status is DraftStatus.IN_REVIEW
-    assert main(["review", "approve", "--draft", str(draft.id), "--as", "rita", "--revision", "2"]) == 0
+    assert (
+        main(
+            [
+                "review",
+                "approve",
+                "--draft",
+                str(draft.id),
+                "--as",
+                "rita",
+                "--revision",
+                "2",
+                "--acknowledge-unsupported",
+            ]
+        )
+        == 0
+    )
     assert "In review → Approved" in capsys.readouterr().out

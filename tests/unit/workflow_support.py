@@ -52,5 +52,12 @@ def approved_draft(session: Session, people: dict[str, User], **front) -> Draft:
     """A draft taken through submit and approve."""
     draft = generated_draft(session, people["editor"], **front)
     reviews.submit(session=session, draft_id=draft.id, actor=people["editor"])
-    reviews.approve(session=session, draft_id=draft.id, actor=people["reviewer"], revision_number=1, note="good")
+    reviews.approve(
+        session=session,
+        draft_id=draft.id,
+        actor=people["reviewer"],
+        revision_number=1,
+        note="good",
+        acknowledge_unsupported=True,
+    )
     return reviews.load_draft(session=session, draft_id=draft.id)
