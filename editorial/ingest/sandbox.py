@@ -200,17 +200,16 @@ def parse_sandboxed(kind: str, data: bytes, limits: SandboxLimits) -> ParsedDocu
         raise SourceRejected(
             f"The {kind.upper()} reader crashed on this file (exit {code}); it may be damaged. Nothing was stored."
         ) from None
-    if answer.get("ok"):
+    if answer.get("fatal") or answer.get("recycle"):
+        worker.kill()
+    else:
         _pool.give_back(worker)
+    if answer.get("ok"):
         return ParsedDocument(
             sections=[Section(**section) for section in answer["sections"]],
             page_count=answer.get("page_count"),
             notes=list(answer.get("notes") or []),
         )
-    if answer.get("fatal"):
-        worker.kill()
-    else:
-        _pool.give_back(worker)
     raise SourceRejected(str(answer.get("error") or "The file could not be parsed."))
 
 
@@ -224,10 +223,18 @@ def _limit_memory() -> int:
     return megabytes
 
 
-def _near_memory_limit(megabytes: int) -> bool:
-    """Whether the worker's peak memory came close to its limit (C libraries report failed allocations vaguely)."""
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return megabytes > 0 and peak_mb >= 0.6 * megabytes
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _near_memory_limit(megabytes: int, peak_before: float) -> bool:
+    """Whether this parse drove the worker's peak memory close to its limit.
+
+    C libraries report failed allocations vaguely; the peak is the worker's lifetime high, so only a peak that
+    grew during this parse counts.
+    """
+    peak = _peak_mb()
+    return megabytes > 0 and peak >= 0.6 * megabytes and peak > peak_before
 
 
 def _answer(kind: str, data: bytes, limits: ParseLimits, megabytes: int) -> dict:
@@ -237,16 +244,17 @@ def _answer(kind: str, data: bytes, limits: ParseLimits, megabytes: int) -> dict
         "error": f"Reading the file needed more than {megabytes} MB of memory (EDITORIAL_PARSE_MEMORY_MB); "
         "split it or save it in a simpler form.",
     }
+    peak_before = _peak_mb()
     try:
         document = parse(kind, data, limits)
     except MemoryError:
         return out_of_memory
     except SourceRejected as exc:
-        return out_of_memory if _near_memory_limit(megabytes) else {"ok": False, "error": str(exc)}
+        return out_of_memory if _near_memory_limit(megabytes, peak_before) else {"ok": False, "error": str(exc)}
     except RecursionError:
         return {"ok": False, "error": "The file is nested too deeply to read."}
     except Exception as exc:
-        if _near_memory_limit(megabytes):
+        if _near_memory_limit(megabytes, peak_before):
             return out_of_memory
         return {"ok": False, "error": f"The file could not be parsed ({type(exc).__name__})."}
     return {
@@ -274,12 +282,14 @@ def main() -> None:
         except EOFError:
             return
         answer = _answer(header["kind"], data, ParseLimits(**header["limits"]), megabytes)
+        if megabytes > 0 and _peak_mb() >= 0.5 * megabytes:
+            answer["recycle"] = True  # its memory peaked high: the next file gets a fresh worker
         try:
             payload = json.dumps(answer).encode()
         except MemoryError:
             payload = json.dumps({"ok": False, "fatal": True, "error": "The file's text is too large."}).encode()
         _write_frame(sink, payload)
-        if answer.get("fatal"):
+        if answer.get("fatal") or answer.get("recycle"):
             return
 
 

@@ -3,7 +3,7 @@
 import re
 
 from db.crud import drafts as drafts_crud
-from db.crud import reviews
+from editorial import reviews
 from db.models import DraftStatus, Role, User
 from db.session import session_scope
 from editorial.datastore import open_database
