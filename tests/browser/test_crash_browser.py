@@ -102,7 +102,7 @@ def test_killed_ingest_and_killed_run_are_failed_consistent_and_recoverable(brow
             what="the big file to start ingesting", limit_s=120, server=server,
         )  # fmt: skip
         wait_for_rows(
-            data, "SELECT 1 FROM upsertion_record HAVING count(*) > ?", records_before,
+            data, "SELECT 1 WHERE (SELECT count(*) FROM upsertion_record) > ?", records_before,
             what="some of the big file's chunks to be stored", limit_s=120, server=server,
         )  # fmt: skip
         server.kill()
