@@ -3,9 +3,9 @@
 import re
 
 from db.crud import drafts as drafts_crud
-from editorial import reviews
 from db.models import DraftStatus, Role, User
 from db.session import session_scope
+from editorial import reviews
 from editorial.datastore import open_database
 from editorial.drafts import create_draft, create_generated_draft
 from editorial.grounding import store
