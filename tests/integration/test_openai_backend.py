@@ -77,10 +77,12 @@ def test_writer_on_an_openai_compatible_server_writes_and_records_server_usage(s
         )
         assert outcome.status == RunStatus.SUCCEEDED, outcome.error
         streamed = [r for r in server.requests if r.get("stream")]
-        assert len(streamed) == 5 and all(r["model"] == MODEL for r in streamed)
+        # the grounded writer makes short generations: at least one per section, each a streamed request
+        assert len(streamed) >= 5 and all(r["model"] == MODEL for r in streamed)
     with session_scope(engine) as session:
         calls = [c for c in usage_crud.list_calls(session=session, run_id=outcome.run_id) if c.backend == "openai"]
-    assert [c.stage for c in calls] == [f"section {i}" for i in range(1, 6)]
+    assert len(calls) == len(streamed)
+    assert all(c.stage.startswith("section ") for c in calls), [c.stage for c in calls]
     prompts = [sum(len(m["content"].split()) for m in r["messages"]) for r in streamed]
     assert [c.prompt_tokens for c in calls] == prompts  # the server's usage block, not an estimate
 
