@@ -224,6 +224,17 @@ def _limit_memory() -> int:
 
 
 def _peak_mb() -> float:
+    """This process's peak resident memory in MB.
+
+    ``VmHWM`` starts afresh at ``exec``; ``getrusage``'s ``ru_maxrss`` is kept across ``exec`` and would report
+    the peak of the (large) process that started the worker.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
