@@ -22,7 +22,7 @@ from editorial.grounding.copying import MAX_SHARE, QUOTE_WORDS, SourceShingles
 from editorial.grounding.facts import Embed, Fact
 from editorial.grounding.guards import DuplicateFilter, LoopGuard, cut_loop, strip_debris
 from editorial.grounding.sentences import plain, split_body
-from editorial.grounding.verify import SUPPORT_THRESHOLD, has_claim, support_score
+from editorial.grounding.verify import has_claim, passage_problem
 from editorial.grounding.vocabulary import SourceVocabulary, checkable_terms
 
 log = logging.getLogger(__name__)
@@ -156,14 +156,15 @@ def check_sentence(sentence: str, fact: Fact, context: WritingContext) -> str:
         return f"{words} words"
     if not text[0].isupper() and not text[0].isdigit() and text[0] != "`":
         return "not a sentence"
-    unknown = context.vocabulary.unknown(checkable_terms(text))
+    terms = checkable_terms(text)
+    unknown = context.vocabulary.unknown(terms)
     if unknown:
         return "not in the sources: " + ", ".join(unknown[:3])
-    if not has_claim(text):
+    if not has_claim(text, terms):
         return "says nothing"
-    score = support_score(text, fact.passage)
-    if score < SUPPORT_THRESHOLD:
-        return f"unsupported ({score:.2f})"
+    problem, _ = passage_problem(text, fact.passage, terms=terms)
+    if problem:
+        return f"unsupported: the passage {problem}"
     if context.duplicates.seen(text):
         return "repeats an earlier sentence"
     run = context.shingles.longest_run(text)

@@ -3,9 +3,11 @@
 For each sentence (see :mod:`editorial.grounding.sentences`):
 
 1. its names, numbers, versions and identifiers must occur in the sources (the :class:`SourceVocabulary`);
-2. a sentence with a claim must cite (or inherit from its paragraph) a passage that supports it: the share of its
-   content words, names and numbers found in that passage (:func:`support_score`) must reach
-   :data:`SUPPORT_THRESHOLD`;
+2. a sentence with a claim must cite (or inherit from its paragraph) a passage that supports it
+   (:func:`passage_problem`): the share of its content words, names and numbers found in that passage
+   (:func:`support_score`) must reach :data:`SUPPORT_THRESHOLD`; every name and number of the sentence must occur
+   in the cited passages (a number or name moved from another document is not backed by this one); and the
+   sentence may not negate what the passage says, or the other way round (:func:`polarity_differs`);
 3. a sentence with no checkable claim (a question, a short transition) is ``no_claim``.
 
 The verifier trusts no model: the same check runs whatever wrote the text (the embedded model, a remote server,
@@ -96,6 +98,78 @@ def _in_words(term: str, words: frozenset[str]) -> bool:
     return bool(parts) and all(p in words for p in parts)
 
 
+NEGATIONS = frozenset(
+    "not no never none nothing neither nor cannot without can't don't doesn't didn't isn't aren't wasn't weren't "  # noqa: SIM905
+    "won't wouldn't shouldn't couldn't hasn't haven't hadn't mustn't".split()
+)
+"""Words that turn a statement round: a sentence and the passage sentence it restates must agree on them."""
+_NEGATION = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(NEGATIONS)) + r")\b|n['’]t\b", re.IGNORECASE)
+
+
+def is_negated(text: str) -> bool:
+    """True when ``text`` contains a negation (``not``, ``never``, ``without``, ``-n't`` …)."""
+    return bool(_NEGATION.search(text))
+
+
+@lru_cache(maxsize=4096)
+def _passage_sentences(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    pieces = [
+        piece
+        for paragraph in re.split(r"\n\s*\n", text)
+        for piece in re.split(r"(?<=[.!?])\s+", " ".join(paragraph.split()))
+        if piece
+    ]
+    return tuple((p, frozenset(content_words(p))) for p in pieces)
+
+
+def closest_passage_sentence(sentence: str, passage: str) -> str:
+    """The sentence of ``passage`` that shares the most content words with ``sentence``."""
+    own = set(content_words(sentence))
+    best, overlap = "", -1
+    for piece, words in _passage_sentences(passage):
+        value = len(own & words)
+        if value > overlap:
+            best, overlap = piece, value
+    return best
+
+
+def polarity_differs(sentence: str, passage: str) -> bool:
+    """True when exactly one of ``sentence`` and its closest passage sentence is negated."""
+    return is_negated(sentence) != is_negated(closest_passage_sentence(sentence, passage))
+
+
+@lru_cache(maxsize=4096)
+def passage_vocabulary(text: str) -> SourceVocabulary:
+    """The names and numbers of one passage (cached: passages repeat across the sentences of a post)."""
+    return SourceVocabulary.from_texts([text])
+
+
+def missing_terms(terms: Sequence[str], passages: Sequence[str]) -> list[str]:
+    """The ``terms`` that none of ``passages`` mentions."""
+    vocabularies = [passage_vocabulary(p) for p in passages]
+    return [t for t in terms if not any(v.contains(t) for v in vocabularies)]
+
+
+def passage_problem(
+    sentence: str, passage: str, *, terms: Sequence[str] | None = None, threshold: float = SUPPORT_THRESHOLD
+) -> tuple[str, float]:
+    """Why ``passage`` does not back ``sentence`` (``""`` when it does), and the support score.
+
+    The passage must share enough of the sentence's words (:func:`support_score` ≥ ``threshold``), mention every
+    name and number of the sentence, and agree with it on negation.
+    """
+    terms = checkable_terms(sentence) if terms is None else terms
+    score = support_score(sentence, passage)
+    if score < threshold:
+        return f"does not say this (support {score:.2f} < {threshold:.2f})", score
+    missing = missing_terms(terms, [passage])
+    if missing:
+        return f"does not mention {', '.join(missing[:3])}", score
+    if polarity_differs(sentence, passage):
+        return "says the opposite (one of them is negated)", score
+    return "", score
+
+
 def has_claim(sentence: str, terms: list[str] | None = None) -> bool:
     """True when the sentence states something checkable (a name/number, or enough content words)."""
     text = sentence.strip()
@@ -146,11 +220,7 @@ def verify_text(
             if term not in unknown_all:
                 unknown_all.append(term)
         cited = [n for n in span.citations if n in passages]
-        scores = {n: support_score(text, passages[n].text) for n in cited}
-        if embed is not None and cited:
-            scores = _with_embeddings(text, scores, passages, embed)
-        best = max(scores, key=scores.get) if scores else None
-        score = scores.get(best, 0.0) if best is not None else 0.0
+        best, score, problem = _best_cited(text, terms, cited, passages, threshold, embed)
         claim = has_claim(text, terms)
         status, reason = SentenceStatus.SUPPORTED, ""
         if unknown:
@@ -163,9 +233,8 @@ def verify_text(
         elif not cited:
             missing = ", ".join(f"[{n}]" for n in span.citations)
             status, reason = SentenceStatus.UNSUPPORTED, f"Cites {missing}, which is not in the References"
-        elif score < threshold:
-            status = SentenceStatus.UNSUPPORTED
-            reason = f"The cited passage [{best}] does not say this (support {score:.2f} < {threshold:.2f})"
+        elif problem:
+            status, reason = SentenceStatus.UNSUPPORTED, f"The cited passage [{best}] {problem}"
         checks.append(
             SentenceCheck(
                 index=index,
@@ -181,6 +250,33 @@ def verify_text(
             )
         )
     return GroundednessReport(sentences=checks, passages=dict(passages), unknown_terms=unknown_all)
+
+
+def _best_cited(
+    text: str, terms: list[str], cited: list[int], passages: dict[int, Passage], threshold: float, embed: Embed | None
+) -> tuple[int | None, float, str]:
+    """The cited passage that backs ``text`` best: its number, score and problem (``""`` when it backs it).
+
+    A sentence citing several passages may draw its names and numbers from any of them.
+    """
+    if not cited:
+        return None, 0.0, ""
+    verdicts = {n: passage_problem(text, passages[n].text, terms=terms, threshold=threshold) for n in cited}
+    if embed is not None:
+        boosted = _with_embeddings(text, {n: v[1] for n, v in verdicts.items()}, passages, embed)
+        for n, score in boosted.items():
+            problem = verdicts[n][0]
+            if problem.startswith("does not say this") and score >= threshold:
+                problem = passage_problem(text, passages[n].text, terms=terms, threshold=0.0)[0]
+            verdicts[n] = (problem, score)
+    clean = [n for n in cited if not verdicts[n][0]]
+    best = max(clean or cited, key=lambda n: verdicts[n][1])
+    problem, score = verdicts[best]
+    if problem.startswith("does not mention") and len(cited) > 1:
+        others = [passages[n].text for n in cited]
+        if not missing_terms(terms, others) and not polarity_differs(text, passages[best].text):
+            problem = ""
+    return best, score, problem
 
 
 def _closest(text: str, passages: dict[int, Passage]) -> tuple[int | None, float]:

@@ -153,3 +153,31 @@ def test_two_thousand_words_verify_in_under_a_second():
     report = verify_text(body, PASSAGES, vocabulary=SourceVocabulary.from_texts([TRANSFORMERS, CHROMA]))
     assert time.process_time() - started < 1.0 * float(os.environ.get("EDITORIAL_TEST_TIME_SCALE", "1"))
     assert len(report.sentences) == 250 and report.count(SentenceStatus.UNSUPPORTED) == 50
+
+
+def test_a_negated_restatement_is_unsupported():
+    _, by_text = check(
+        "Models are not shared on the Hugging Face Hub [1]. Chroma does not store embeddings and metadata [2].\n"
+    )
+    for verdict in by_text.values():
+        assert verdict.status == SentenceStatus.UNSUPPORTED and "opposite" in verdict.reason, verdict
+    _, kept = check("Models are shared on the Hugging Face Hub [1].\n")
+    assert next(iter(kept.values())).status == SentenceStatus.SUPPORTED
+
+
+def test_a_number_or_name_borrowed_from_another_source_is_unsupported():
+    vocabulary = SourceVocabulary.from_texts([TRANSFORMERS, CHROMA, "Version 4.3 of Chroma ships for PyTorch."])
+    _, by_text = check(
+        "The pipeline API, added in version 4.3, runs inference in a few lines [1].\n\n"
+        "The pipeline API runs PyTorch inference in a few lines [1].\n",
+        vocabulary=vocabulary,
+    )
+    number, name = by_text.values()
+    assert number.unknown_terms == [] and number.status == SentenceStatus.UNSUPPORTED
+    assert "does not mention 4.3" in number.reason
+    assert name.status == SentenceStatus.UNSUPPORTED and "PyTorch" in name.reason
+
+
+def test_a_sentence_citing_two_passages_may_draw_its_terms_from_both():
+    _, by_text = check("Transformers models and Chroma embeddings work together for retrieval [1][2].\n")
+    assert next(iter(by_text.values())).status == SentenceStatus.SUPPORTED
