@@ -172,6 +172,17 @@ def stale_ingesting(*, session: Session, older_than: datetime, exclude_ids: Iter
     return stale
 
 
+def collection_fingerprint(*, session: Session, chroma_name: str) -> tuple:
+    """What changes whenever a collection's stored chunks change: its sources' count, chunks and last update."""
+    statement = (
+        select(func.count(col(Source.id)), func.coalesce(func.sum(Source.chunk_count), 0), func.max(Source.updated_at))
+        .join(SourceCollection, col(SourceCollection.id) == col(Source.collection_id))
+        .where(SourceCollection.chroma_name == chroma_name)
+    )
+    count, chunks, updated = session.exec(statement).one()
+    return int(count), int(chunks), str(updated)
+
+
 def delete_source(*, session: Session, source: Source) -> None:
     """Delete a source row."""
     session.delete(source)

@@ -24,11 +24,11 @@ def effective_settings(settings: Settings, engine: Engine) -> Settings:
     return pipelines.apply_task_overrides(settings, pipelines.load_task_overrides(engine))
 
 
-def vocabulary_for(settings: Settings, chroma_name: str | None) -> Any:
-    """The names and numbers of a collection's sources (None without a collection)."""
+def vocabulary_for(settings: Settings, chroma_name: str | None, engine: Engine) -> Any:
+    """The names and numbers of a collection's sources (None without a collection; cached until they change)."""
     if not chroma_name:
         return None
-    return SourceVocabulary.for_collection(settings, chroma_name)
+    return SourceVocabulary.for_collection(settings, chroma_name, engine)
 
 
 def ask_services(
@@ -58,7 +58,7 @@ def ask_services(
         collection_id=collection_id,
         target=target,
         qa=qa,
-        vocabulary=vocabulary_for(settings, chroma_name),
+        vocabulary=vocabulary_for(settings, chroma_name, engine),
     )
 
 
@@ -81,5 +81,5 @@ def editor_services(
         engine=engine,
         embeddings=embeddings,
         target=target,
-        vocabulary=vocabulary_for(settings, chroma_name),
+        vocabulary=vocabulary_for(settings, chroma_name, engine),
     )

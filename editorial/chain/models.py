@@ -97,7 +97,7 @@ def build_services(
     planner = chat_target(settings, "planner", model_for(settings, "planner") if model_for else None)
     writer = chat_target(settings, "writer", model_for(settings, "writer") if model_for else None)
     search = collection_search(settings, embeddings, chroma_name) if chroma_name and embeddings is not None else None
-    vocabulary = (lambda: SourceVocabulary.for_collection(settings, chroma_name)) if chroma_name else None
+    vocabulary = (lambda: SourceVocabulary.for_collection(settings, chroma_name, engine)) if chroma_name else None
     return ChainServices(
         embed=embeddings.embed_documents if embeddings is not None else None,
         vocabulary=vocabulary,

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
+from db.crud.sources import collection_fingerprint
+from db.session import session_scope
 from editorial.ingest.records import chroma_collection
 
 log = logging.getLogger(__name__)
@@ -24,6 +28,10 @@ _TOKEN = re.compile(
 _NUMBER = re.compile(r"^v?\d[\d,]*(?:\.\d+)*%?$", re.IGNORECASE)
 _CODE = re.compile(r"`([^`\n]{1,80})`")
 COLLECTION_PAGE = 500
+CACHED_COLLECTIONS = 8
+"""Vocabularies kept in memory (one per collection; a new ingest replaces a collection's entry)."""
+_CACHE: OrderedDict[tuple, SourceVocabulary] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
 
 # Capitalised words that begin sentences or headings without being names.
 _COMMON_CAPS = frozenset(
@@ -172,8 +180,34 @@ class SourceVocabulary:
             offset += COLLECTION_PAGE
 
     @classmethod
-    def for_collection(cls, settings, chroma_name: str) -> SourceVocabulary:
-        """The vocabulary of one of the app's collections (empty when Chroma has no such collection)."""
+    def for_collection(cls, settings, chroma_name: str, engine=None) -> SourceVocabulary:
+        """The vocabulary of one of the app's collections (empty when Chroma has no such collection).
+
+        With the app's database ``engine``, the vocabulary is read from Chroma once and kept until the collection's
+        sources change (:func:`db.crud.sources.collection_fingerprint`, so an ingest by another process counts).
+        """
+        if engine is None:
+            return cls._read(settings, chroma_name)
+        with session_scope(engine) as session:
+            fingerprint = collection_fingerprint(session=session, chroma_name=chroma_name)
+        where = (settings.chroma_host, settings.chroma_port, settings.chroma_tenant, str(settings.resolved_chroma_path))
+        key = (where, chroma_name, fingerprint)
+        with _CACHE_LOCK:
+            cached = _CACHE.get(key)
+            if cached is not None:
+                _CACHE.move_to_end(key)
+                return cached
+        vocabulary = cls._read(settings, chroma_name)
+        with _CACHE_LOCK:
+            for old in [k for k in _CACHE if k[:2] == key[:2]]:
+                del _CACHE[old]
+            _CACHE[key] = vocabulary
+            while len(_CACHE) > CACHED_COLLECTIONS:
+                _CACHE.popitem(last=False)
+        return vocabulary
+
+    @classmethod
+    def _read(cls, settings, chroma_name: str) -> SourceVocabulary:
         collection = chroma_collection(settings, chroma_name)
         return cls() if collection is None else cls.from_chroma(collection)
 
