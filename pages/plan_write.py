@@ -13,7 +13,7 @@ from db.session import session_scope
 from editorial import endpoints
 from editorial.chain.plan import blueprint_problems
 from editorial.chain.runner import RunRequest
-from editorial.chain.schemas import Evidence, default_questions
+from editorial.chain.schemas import MIN_SECTION_WORDS, MIN_TARGET_WORDS, Evidence, default_questions
 from editorial.chain.write import section_headings
 from editorial.errors import EditorialError
 from editorial.links import PLAN, may_see_run
@@ -198,7 +198,7 @@ with plan_tab:
         cols = st.columns(3)
         cols[0].text_input("Tags (up to 4)", ", ".join(blueprint.get("tags", [])), key="pw_tags")
         target = cols[1].number_input(
-            "Target words", 100, 20000, int(blueprint.get("target_words", 1500)), step=100, key="pw_target"
+            "Target words", MIN_TARGET_WORDS, 20000, int(blueprint.get("target_words", 1500)), step=100, key="pw_target"
         )
         cols[2].metric("Read time", f"{read_time_minutes(int(target))} min")
         st.text_input("Angle", blueprint.get("angle", ""), key="pw_angle")
@@ -208,7 +208,9 @@ with plan_tab:
             with st.container(border=True):
                 head = st.columns([6, 2, 2, 1, 1, 1])
                 head[0].text_input(f"Section {index + 1}", section["heading"], key=f"pw_heading_{uid}")
-                head[1].number_input("Words", 40, 5000, int(section["words"]), step=10, key=f"pw_words_{uid}")
+                head[1].number_input(
+                    "Words", MIN_SECTION_WORDS, 5000, int(section["words"]), step=10, key=f"pw_words_{uid}"
+                )
                 head[2].selectbox("Kind", KINDS, index=KINDS.index(section.get("kind", "body")), key=f"pw_kind_{uid}")
                 head[3].button("↑", key=f"pw_up_{uid}", on_click=plan_form.move, args=(index, -1), help="Move up")
                 head[4].button("↓", key=f"pw_down_{uid}", on_click=plan_form.move, args=(index, 1), help="Move down")

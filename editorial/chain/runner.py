@@ -32,7 +32,15 @@ from editorial.chain.compose import WritingContext
 from editorial.chain.plan import PlanOutcome, PlanRequest, blueprint_problems, plan_blueprint
 from editorial.chain.progress import ChainCallbacks, RunProgress
 from editorial.chain.research import MIN_SCORE, EvidenceRegistry, Search, research
-from editorial.chain.schemas import Blueprint, Evidence, ResearchResult, Section, WrittenSection, default_questions
+from editorial.chain.schemas import (
+    MIN_TARGET_WORDS,
+    Blueprint,
+    Evidence,
+    ResearchResult,
+    Section,
+    WrittenSection,
+    default_questions,
+)
 from editorial.chain.text import count_words
 from editorial.chain.write import (
     assemble,
@@ -70,7 +78,7 @@ class RunRequest(BaseModel):
     collection_id: int | None = None
     audience: str = "developers"
     tone: str = "practical"
-    target_words: int = Field(default=1500, ge=100, le=20000)
+    target_words: int = Field(default=1500, ge=MIN_TARGET_WORDS, le=20000)
     questions: list[str] = Field(default_factory=list)
     plan_id: int | None = None
     draft_id: int | None = None

@@ -11,7 +11,11 @@ MIN_SECTIONS = 5
 """The plan stage asks for 5-7 sections (introduction and conclusion included)."""
 MAX_SECTIONS = 7
 MAX_TAGS = 4
-MIN_SECTION_WORDS = 40
+MIN_TARGET_WORDS = 100
+MIN_SECTION_WORDS = 20
+"""A section carries at least a sentence or two; a plan's minimum (``MIN_SECTIONS`` such sections) fits the
+shortest post a run accepts, so no accepted target produces a plan whose budgets cannot add up."""
+assert MIN_SECTIONS * MIN_SECTION_WORDS <= MIN_TARGET_WORDS
 
 DEFAULT_QUESTIONS = (
     "What are the latest trends in {topic}?",
@@ -107,7 +111,7 @@ class Blueprint(BaseModel):
     sections: list[Section] = Field(min_length=1, max_length=12)
     conclusion: str = ""
     takeaways: list[str] = Field(default_factory=list)
-    target_words: int = Field(default=1500, ge=100, le=20000)
+    target_words: int = Field(default=1500, ge=MIN_TARGET_WORDS, le=20000)
     is_fallback: bool = False
 
     @field_validator("title_candidates", mode="before")

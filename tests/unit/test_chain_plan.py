@@ -17,7 +17,7 @@ from editorial.chain.plan import (
     rescale_budgets,
 )
 from editorial.chain.research import research
-from editorial.chain.schemas import Blueprint, Section, default_questions
+from editorial.chain.schemas import MIN_SECTION_WORDS, Blueprint, Section, default_questions
 from tests.unit.chain_fakes import RecordingChatModel, fake_search, good_responder, last_user
 
 TOPIC = "retrieval for documentation"
@@ -60,7 +60,7 @@ def test_budgets_sum_to_target_and_rescale_keeps_minimum():
     assert allocated[0].words == 150 and allocated[-1].words == 150
     rescaled = rescale_budgets(allocated, 700)
     assert sum(s.words for s in rescaled) == 700
-    assert min(s.words for s in rescaled) >= 40
+    assert min(s.words for s in rescaled) >= MIN_SECTION_WORDS
 
 
 def test_plan_from_a_well_behaved_model_is_valid_and_lean():
