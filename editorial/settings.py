@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     parse_max_depth: int = 400
     parse_max_elements: int = 200_000
     parse_in_subprocess: bool = Field(default=True, description="Read files in a child process that can be stopped.")
+    parse_workers: int = Field(
+        default=2, ge=1, le=16, description="Files of one upload read side by side (a slow file holds back no other)."
+    )
 
     # --- browser sessions -----------------------------------------------------
     session_idle_minutes: float = Field(

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,9 @@ PIPELINE_VERSION = "1"
 GROUP_CHUNKS = 128
 """Files are indexed together until a group holds this many chunks."""
 
+GROUP_WAIT_S = 1.0
+"""A group waits this long for the next file's parse before it is indexed anyway."""
+
 INDEX_BATCH = 128
 """Documents per ``add_documents`` call: one Chroma upsert each (its fixed cost is amortised over the batch);
 the embedding model splits them into batches of ``embedding_batch_size``."""
@@ -68,6 +72,14 @@ class IngestItem:
         if self.data is not None:
             return self.data
         return self.path.read_bytes() if self.path is not None else b""
+
+
+@dataclass
+class _Admitted:
+    name: str
+    kind: str
+    data: bytes
+    content: str
 
 
 @dataclass
@@ -115,7 +127,8 @@ class _Ingest:
         self._store = None
 
     # ------------------------------------------------------------------ prepare (nothing written)
-    def prepare(self, item: IngestItem) -> _Prepared | FileOutcome:
+    def admit(self, item: IngestItem) -> _Admitted | FileOutcome:
+        """The cheap checks, in upload order: size, duplicates in this upload, unchanged since the last ingest."""
         name = clean_name(item.name)
         self.callbacks.on_file_stage(name, "reading")
         kind = item.kind or ""
@@ -147,7 +160,21 @@ class _Ingest:
             skipped = self._unchanged(name, kind, content, item.force)
             if skipped is not None:
                 return skipped
-            parsed = self._parse(kind, data)
+        except (SourceRejected, SourceBusy) as exc:
+            return FileOutcome(name, Action.FAILED, str(exc), kind)
+        except OSError as exc:
+            return FileOutcome(name, Action.FAILED, f"The file cannot be read: {exc.strerror or exc}.", kind)
+        except Exception as exc:
+            logger.exception("reading %r failed", name)
+            return FileOutcome(name, Action.FAILED, f"The file could not be read ({type(exc).__name__}).", kind)
+        return _Admitted(name, kind, data, content)
+
+    def parse_admitted(self, admitted: _Admitted) -> _Prepared | FileOutcome:
+        """Parse and split one admitted file (thread-safe: files of one upload are parsed side by side)."""
+        name, kind = admitted.name, admitted.kind
+        self.callbacks.on_file_stage(name, "parsing")
+        try:
+            parsed = self._parse(kind, admitted.data)
             chunks = split_sections(
                 parsed.sections, chunk_size=self.settings.chunk_size, chunk_overlap=self.settings.chunk_overlap
             )
@@ -155,12 +182,10 @@ class _Ingest:
                 raise SourceRejected("The file has no text to index (it is blank after cleaning).")
         except (SourceRejected, SourceBusy) as exc:
             return FileOutcome(name, Action.FAILED, str(exc), kind)
-        except OSError as exc:
-            return FileOutcome(name, Action.FAILED, f"The file cannot be read: {exc.strerror or exc}.", kind)
         except Exception as exc:
-            logger.exception("preparing %r failed", name)
+            logger.exception("parsing %r failed", name)
             return FileOutcome(name, Action.FAILED, f"The file could not be parsed ({type(exc).__name__}).", kind)
-        return _Prepared(name, kind, data, content, parsed.page_count, parsed.notes, chunks)
+        return _Prepared(name, kind, admitted.data, admitted.content, parsed.page_count, parsed.notes, chunks)
 
     def _parse(self, kind: str, data: bytes) -> ParsedDocument:
         limits = SandboxLimits.from_settings(self.settings)
@@ -414,17 +439,38 @@ def ingest_items(
                 callbacks.on_file_done(outcome)
             group, group_chunks = [], 0
 
-        for position, item in enumerate(items):
-            prepared = run.prepare(item)
+        def take(position: int, prepared: _Prepared | FileOutcome) -> None:
+            nonlocal group_chunks
             if isinstance(prepared, FileOutcome):
                 done.append((position, prepared))
                 callbacks.on_file_done(prepared)
-                continue
+                return
             group.append((position, prepared))
             group_chunks += len(prepared.chunks)
             callbacks.on_file_stage(prepared.name, "waiting", 0, len(prepared.chunks))
             if group_chunks >= GROUP_CHUNKS:
                 flush()
+
+        def take_finished(parsing: dict[Future, int], block_until: int) -> None:
+            while len(parsing) > block_until:
+                finished, _ = wait(parsing, timeout=GROUP_WAIT_S if group else None, return_when=FIRST_COMPLETED)
+                if not finished:  # a slow file: index the files already read rather than hold them back
+                    flush()
+                    continue
+                for future in sorted(finished, key=parsing.get):
+                    take(parsing.pop(future), future.result())
+
+        workers = max(1, settings.parse_workers)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest-parse") as pool:
+            parsing: dict[Future, int] = {}
+            for position, item in enumerate(items):
+                admitted = run.admit(item)
+                if isinstance(admitted, FileOutcome):
+                    take(position, admitted)
+                    continue
+                parsing[pool.submit(run.parse_admitted, admitted)] = position
+                take_finished(parsing, block_until=2 * workers - 1)  # bounded: few files' bytes in memory at once
+            take_finished(parsing, block_until=0)
         flush()
     report.outcomes = [outcome for _, outcome in sorted(done, key=lambda pair: pair[0])]
     report.seconds = time.perf_counter() - started

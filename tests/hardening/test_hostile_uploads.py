@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from langchain_core.embeddings import DeterministicFakeEmbedding
 from editorial.cli import main
 from editorial.settings import get_settings
 from tests.hardening.hostile_files import FIXTURES, nested_html, pdf_with_huge_content_stream, zip_bomb_docx
+from tests.timing import scaled
 
 SCALE = float(os.environ.get("EDITORIAL_TEST_TIME_SCALE", "1"))
 
@@ -82,3 +84,39 @@ def test_a_file_past_the_memory_limit_fails_with_one_line(tmp_path, capsys, monk
     line = next(line for line in err.splitlines() if line.startswith("failed: bomb.docx"))
     assert "more than 600 MB of memory" in line or "reader crashed" in line
     assert [(row["name"], row["status"]) for row in rows] == [("tidewater.md", "ready")]
+
+
+def test_a_slow_file_holds_back_no_other_file_of_the_upload(settings, engine, monkeypatch):
+    from editorial.collections import create_collection
+    from editorial.ingest import IngestItem, ingest_items, pipeline
+    from editorial.ingest.progress import IngestCallbacks
+
+    good_done = threading.Event()
+    real_parse = pipeline._Ingest._parse
+    waited: list[bool] = []
+
+    def parse(self, kind, data):
+        if b"slow" in data:  # this file takes as long as it takes the rest of the upload to be indexed
+            waited.append(good_done.wait(scaled(120)))
+        return real_parse(self, kind, data)
+
+    class Watch(IngestCallbacks):
+        def on_file_done(self, outcome):
+            if outcome.name == "tidewater.md" and outcome.action == "added":
+                good_done.set()
+
+    monkeypatch.setattr(pipeline._Ingest, "_parse", parse)
+    collection = create_collection(engine, name="Docs")
+    report = ingest_items(
+        settings,
+        engine,
+        DeterministicFakeEmbedding(size=32),
+        collection_id=collection.id,
+        items=[
+            IngestItem("slow.md", b"# Slow\n\nA slow file, read last.\n"),
+            IngestItem("tidewater.md", (FIXTURES / "tidewater.md").read_bytes()),
+        ],
+        callbacks=Watch(),
+    )
+    assert waited == [True]  # the good file was indexed while the slow one was still being read
+    assert [(o.name, o.action) for o in report.outcomes] == [("slow.md", "added"), ("tidewater.md", "added")]
