@@ -15,7 +15,7 @@ from editorial.drafts import DraftConflict, create_draft, delete_draft, restore_
 from editorial.revisions import revision_text, side_by_side_html, unified_diff
 from editorial.text import count_words, read_time_minutes
 from editorial.workflow import InvalidTransition, PermissionDenied
-from tests.unit.workflow_support import GOOD_FRONT_MATTER, approved_draft, generated_draft, make_user, team
+from tests.unit.workflow_support import GOOD_FRONT_MATTER, approved_draft, generated_draft, make_user, save, team
 
 
 @pytest.fixture
@@ -77,14 +77,7 @@ def test_every_save_is_a_revision_with_author_note_and_base(engine, people):
 def test_saving_identical_text_creates_nothing(engine, people):
     with session_scope(engine) as session:
         draft = generated_draft(session, people["editor"])
-        current = save_revision(
-            session=session,
-            draft_id=draft.id,
-            base_version=1,
-            front_matter=GOOD_FRONT_MATTER,
-            body="Hello world.",
-            author_id=people["editor"].id,
-        )
+        current = save(session, draft.id, 1, "Hello world.", people["editor"].id)
     assert current.number == 1
 
 
@@ -92,23 +85,9 @@ def test_outdated_save_is_refused_and_kept_as_conflict_revision(engine, people):
     with session_scope(engine) as session:
         draft = generated_draft(session, people["editor"])
     with session_scope(engine) as session:
-        save_revision(
-            session=session,
-            draft_id=draft.id,
-            base_version=1,
-            front_matter=GOOD_FRONT_MATTER,
-            body="Reviewer's words.",
-            author_id=people["reviewer"].id,
-        )
+        save(session, draft.id, 1, "Reviewer's words.", people["reviewer"].id)
     with pytest.raises(DraftConflict) as info, session_scope(engine) as session:
-        save_revision(
-            session=session,
-            draft_id=draft.id,
-            base_version=1,
-            front_matter=GOOD_FRONT_MATTER,
-            body="Editor's words.",
-            author_id=people["editor"].id,
-        )
+        save(session, draft.id, 1, "Editor's words.", people["editor"].id)
     conflict = info.value
     assert (conflict.base_version, conflict.current_version, conflict.conflict_revision_number) == (1, 2, 3)
     assert "revision 2 by rita" in str(conflict) and "conflict revision 3" in str(conflict)
@@ -119,14 +98,7 @@ def test_outdated_save_is_refused_and_kept_as_conflict_revision(engine, people):
         assert draft.version == 2  # the conflict did not become current
         assert drafts_crud.current_revision(session=session, draft=draft).body == "Reviewer's words."
     with session_scope(engine) as session:  # merging: a save on the current base works and numbers go on
-        merged = save_revision(
-            session=session,
-            draft_id=draft.id,
-            base_version=2,
-            front_matter=GOOD_FRONT_MATTER,
-            body="Reviewer's words. Editor's words.",
-            author_id=people["editor"].id,
-        )
+        merged = save(session, draft.id, 2, "Reviewer's words. Editor's words.", people["editor"].id)
     assert merged.number == 4
 
 
@@ -135,22 +107,15 @@ def test_two_sessions_saving_on_the_same_base_concurrently(engine, people):
         draft = generated_draft(session, people["editor"])
     barrier, outcomes = threading.Barrier(2), {}
 
-    def save(name: str, author_id: int) -> None:
+    def save_as(name: str, author_id: int) -> None:
         barrier.wait()
         try:
             with session_scope(engine) as session:
-                outcomes[name] = save_revision(
-                    session=session,
-                    draft_id=draft.id,
-                    base_version=1,
-                    front_matter=GOOD_FRONT_MATTER,
-                    body=f"text by {name}",
-                    author_id=author_id,
-                ).number
+                outcomes[name] = save(session, draft.id, 1, f"text by {name}", author_id).number
         except DraftConflict as exc:
             outcomes[name] = exc
 
-    threads = [threading.Thread(target=save, args=(name, people[name].id)) for name in ("editor", "reviewer")]
+    threads = [threading.Thread(target=save_as, args=(name, people[name].id)) for name in ("editor", "reviewer")]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -169,14 +134,7 @@ def test_two_sessions_saving_on_the_same_base_concurrently(engine, people):
 def test_restore_makes_an_old_revision_current_as_a_new_revision(engine, people):
     with session_scope(engine) as session:
         draft = generated_draft(session, people["editor"], body="first")
-        save_revision(
-            session=session,
-            draft_id=draft.id,
-            base_version=1,
-            front_matter=GOOD_FRONT_MATTER,
-            body="second",
-            author_id=people["editor"].id,
-        )
+        save(session, draft.id, 1, "second", people["editor"].id)
         restored = restore_revision(
             session=session, draft_id=draft.id, number=1, base_version=2, author_id=people["editor"].id
         )
@@ -230,14 +188,7 @@ def test_review_flow_and_its_timeline(engine, people):
             reviews.request_changes(session=session, draft_id=draft.id, actor=reviewer, note=" ")
         reviews.request_changes(session=session, draft_id=draft.id, actor=reviewer, note="cite [2]")
         reviews.add_comment(session=session, draft_id=draft.id, actor=editor, note="on it", revision_number=1)
-        save_revision(
-            session=session,
-            draft_id=draft.id,
-            base_version=1,
-            front_matter=GOOD_FRONT_MATTER,
-            body="Hello world [2].",
-            author_id=editor.id,
-        )
+        save(session, draft.id, 1, "Hello world [2].", editor.id)
         reviews.submit(session=session, draft_id=draft.id, actor=editor)
         reviews.approve(
             session=session,
@@ -273,14 +224,7 @@ def test_submitting_an_invalid_draft_is_refused_with_the_fields(engine, people):
 def test_editing_an_approved_draft_sends_it_back_to_review(engine, people):
     with session_scope(engine) as session:
         draft = approved_draft(session, people)
-        save_revision(
-            session=session,
-            draft_id=draft.id,
-            base_version=1,
-            front_matter=GOOD_FRONT_MATTER,
-            body="A late change.",
-            author_id=people["editor"].id,
-        )
+        save(session, draft.id, 1, "A late change.", people["editor"].id)
         draft = drafts_crud.get_draft(session=session, draft_id=draft.id)
         last = reviews.timeline(session=session, draft_id=draft.id)[-1]
     assert draft.status is DraftStatus.IN_REVIEW

@@ -19,7 +19,7 @@ from editorial.grounding import store
 from editorial.grounding.schemas import Passage, SentenceStatus
 from editorial.grounding.verify import verify_text
 from tests.unit.chain_fakes import RecordingChatModel, fake_search, good_responder
-from tests.unit.workflow_support import GOOD_FRONT_MATTER, team
+from tests.unit.workflow_support import GOOD_FRONT_MATTER, save, team
 
 PASSAGES = {
     1: Passage(
@@ -92,14 +92,7 @@ def test_an_edit_is_rechecked_against_the_carried_passages(engine, people):
         draft = _generated(session, people)
     edited = BAD_BODY
     with session_scope(engine) as session:
-        save_revision(
-            session=session,
-            draft_id=draft.id,
-            base_version=1,
-            front_matter=GOOD_FRONT_MATTER,
-            body=edited,
-            author_id=people["editor"].id,
-        )
+        save(session, draft.id, 1, edited, people["editor"].id)
     with session_scope(engine) as session:
         stored = _report(session, draft.id, 2)
         summary = grounding_crud.summaries(session=session, draft_id=draft.id)
@@ -117,23 +110,9 @@ def test_an_edit_is_rechecked_against_the_carried_passages(engine, people):
 def test_restored_and_conflict_revisions_get_reports(engine, people):
     with session_scope(engine) as session:
         draft = _generated(session, people)
-        save_revision(
-            session=session,
-            draft_id=draft.id,
-            base_version=1,
-            front_matter=GOOD_FRONT_MATTER,
-            body=INVENTED,
-            author_id=None,
-        )
+        save(session, draft.id, 1, INVENTED, None)
     with pytest.raises(DraftConflict), session_scope(engine) as session:  # based on revision 1: refused, kept
-        save_revision(
-            session=session,
-            draft_id=draft.id,
-            base_version=1,
-            front_matter=GOOD_FRONT_MATTER,
-            body=BAD_BODY,
-            author_id=None,
-        )
+        save(session, draft.id, 1, BAD_BODY, None)
     with session_scope(engine) as session:
         restore_revision(session=session, draft_id=draft.id, number=1, base_version=2, author_id=None)
     with session_scope(engine) as session:
@@ -260,14 +239,7 @@ def test_an_oversized_body_is_checked_up_to_the_bound(engine, people, monkeypatc
     body = "\n\n".join([BODY.split("\n\n## References")[0]] * 6)
     with session_scope(engine) as session:
         draft = _generated(session, people)
-        save_revision(
-            session=session,
-            draft_id=draft.id,
-            base_version=1,
-            front_matter=GOOD_FRONT_MATTER,
-            body=body,
-            author_id=None,
-        )
+        save(session, draft.id, 1, body, None)
     with session_scope(engine) as session:
         stored = _report(session, draft.id, 2)
     assert not stored.complete and stored.problem.startswith("Only the first ")

@@ -8,9 +8,8 @@ from db.session import session_scope
 from editorial import reviews
 from editorial.auth import hash_password
 from editorial.cli import main
-from editorial.drafts import save_revision
 from editorial.export import NotApproved, export_drafts
-from tests.unit.workflow_support import GOOD_FRONT_MATTER, approved_draft, generated_draft, team
+from tests.unit.workflow_support import approved_draft, generated_draft, save, team
 
 
 @pytest.fixture
@@ -19,24 +18,13 @@ def people(engine):
         return team(session)
 
 
-def _save(session, draft_id, base, body, author, **front):
-    return save_revision(
-        session=session,
-        draft_id=draft_id,
-        base_version=base,
-        front_matter={**GOOD_FRONT_MATTER, **front},
-        body=body,
-        author_id=author.id,
-    )
-
-
 def test_a_save_during_review_is_recorded_and_the_old_revision_cannot_be_approved(engine, people):
     with session_scope(engine) as session:
         draft = generated_draft(session, people["editor"], body="Reviewed text.")
         reviews.submit(session=session, draft_id=draft.id, actor=people["editor"])
     # The reviewer reads revision 1; meanwhile the editor publishes-to-be and adds text.
     with session_scope(engine) as session:
-        _save(session, draft.id, 1, "Reviewed text. Unreviewed claim.", people["editor"], published=True)
+        save(session, draft.id, 1, "Reviewed text. Unreviewed claim.", people["editor"], published=True)
     with pytest.raises(reviews.StaleReview) as info, session_scope(engine) as session:
         reviews.approve(
             session=session,
@@ -81,7 +69,7 @@ def test_request_changes_on_an_old_revision_is_refused_too(engine, people):
     with session_scope(engine) as session:
         draft = generated_draft(session, people["editor"])
         reviews.submit(session=session, draft_id=draft.id, actor=people["editor"])
-        _save(session, draft.id, 1, "Changed.", people["editor"])
+        save(session, draft.id, 1, "Changed.", people["editor"])
         with pytest.raises(reviews.StaleReview):
             reviews.request_changes(
                 session=session, draft_id=draft.id, actor=people["reviewer"], note="fix", revision_number=1
@@ -96,7 +84,7 @@ def test_export_takes_the_approved_revision_and_an_edit_withdraws_the_approval(e
         draft = approved_draft(session, people, body="Approved words.")
         [post] = export_drafts(session=session, draft_ids=[draft.id], actor=people["reviewer"])
         assert post.revision_number == 1 and "Approved words." in post.text
-        _save(session, draft.id, 1, "Approved words. Sneaked in later.", people["editor"], published=True)
+        save(session, draft.id, 1, "Approved words. Sneaked in later.", people["editor"], published=True)
         assert drafts_crud.get_draft(session=session, draft_id=draft.id).status is DraftStatus.IN_REVIEW
         with pytest.raises(NotApproved, match="in review, not approved"):
             export_drafts(session=session, draft_ids=[draft.id], actor=people["reviewer"])
@@ -112,7 +100,7 @@ def test_cli_approve_names_the_revision(engine, people, monkeypatch, capsys):
             session.merge(user).password_hash = hash_password("secret-pass")
         draft = generated_draft(session, people["editor"])
         reviews.submit(session=session, draft_id=draft.id, actor=people["editor"])
-        _save(session, draft.id, 1, "A second revision.", people["editor"])
+        save(session, draft.id, 1, "A second revision.", people["editor"])
     monkeypatch.setenv("EDITORIAL_PASSWORD", "secret-pass")
     assert (
         main(

@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from db.models import Draft, Role, User
 from editorial import reviews
-from editorial.drafts import create_generated_draft
+from editorial.drafts import create_generated_draft, save_revision
 
 GOOD_FRONT_MATTER = {
     "title": "Grounded posts",
@@ -61,3 +61,15 @@ def approved_draft(session: Session, people: dict[str, User], **front) -> Draft:
         acknowledge_unsupported=True,
     )
     return reviews.load_draft(session=session, draft_id=draft.id)
+
+
+def save(session: Session, draft_id: int, base: int, body: str, author: User | int | None, **front):
+    """Save ``body`` as a new revision on ``base`` (valid front matter, changed by ``front``)."""
+    return save_revision(
+        session=session,
+        draft_id=draft_id,
+        base_version=base,
+        front_matter={**GOOD_FRONT_MATTER, **front},
+        body=body,
+        author_id=author.id if isinstance(author, User) else author,
+    )
