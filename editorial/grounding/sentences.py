@@ -52,8 +52,11 @@ def plain(text: str) -> str:
     text = CITATION.sub(" ", text)
     text = re.sub(r"(?m)^\s*>\s?", "", text)
     text = _LIST_ITEM.sub("", text)
-    text = re.sub(r"[*_]{1,3}([^*_]+)[*_]{1,3}", r"\1", text)
-    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
+    pieces = re.split(r"(`[^`\n]*`)", text)  # code spans keep their underscores and asterisks
+    for i in range(0, len(pieces), 2):
+        piece = re.sub(r"\*{1,3}([^*\n]+?)\*{1,3}", r"\1", pieces[i])
+        pieces[i] = re.sub(r"(?<![A-Za-z0-9])_{1,3}([^_\n]+?)_{1,3}(?![A-Za-z0-9])", r"\1", piece)  # not intraword
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", "".join(pieces))
     return " ".join(text.split())
 
 
