@@ -61,7 +61,8 @@ class WritingContext:
     ) -> WritingContext:
         """A context over ``source_texts``; ``written`` are sections already finished (a resumed run)."""
         texts = list(source_texts)
-        context = cls(vocabulary or SourceVocabulary.from_texts(texts), SourceShingles(texts), embed=embed)
+        own = vocabulary.copy() if vocabulary else SourceVocabulary.from_texts(texts)  # add_sources grows it
+        context = cls(own, SourceShingles(texts), embed=embed)
         for text in written:
             for span in split_body(text):
                 context.remember(plain(span.text))

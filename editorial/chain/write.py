@@ -171,11 +171,22 @@ def section_headings(body: str) -> list[str]:
     return [m.group(1).strip() for m in re.finditer(r"^## (.+)$", text, flags=re.MULTILINE)]
 
 
-def replace_section(body: str, heading: str, new_text: str, new_evidence: dict[int, Evidence]) -> tuple[str, list]:
+def replace_section(
+    body: str,
+    heading: str,
+    new_text: str,
+    new_evidence: dict[int, Evidence],
+    old_passages: dict[int, Passage] | None = None,
+) -> tuple[str, list, dict[int, Passage]]:
     """Put ``new_text`` (citing evidence numbers) under ``heading`` and rebuild the citations and References.
 
     Existing citations keep pointing at the same source documents; sources no longer cited leave References.
+
+    Returns:
+        The new body, its References lines, and the passage behind each final citation number (old citations
+        keep the text of ``old_passages``, the draft's previous passages by their old numbers), for the verifier.
     """
+    old_passages = old_passages or {}
     text, references = split_references(body)
     blocks = re.split(r"(?m)^(?=## )", text)
     target = next((i for i, b in enumerate(blocks) if b.startswith("## ") and _heading(b) == heading), None)
@@ -190,7 +201,14 @@ def replace_section(body: str, heading: str, new_text: str, new_evidence: dict[i
             continue
         k, rest = int(match.group(1)), match.group(2).strip()
         name, _, where = rest.partition(" — ")
-        merged[offset + k] = Evidence(n=offset + k, text="", source_id=-(k), source_name=name.strip(), location=where)
+        previous = old_passages.get(k)
+        merged[offset + k] = Evidence(
+            n=offset + k,
+            text=previous.text if previous else "",
+            source_id=-(k),
+            source_name=name.strip(),
+            location=where,
+        )
         old_numbers[k] = offset + k
     for item in new_evidence.values():
         existing = next((e for e in merged.values() if e.source_name == item.source_name and e.n >= offset), None)
@@ -202,9 +220,10 @@ def replace_section(body: str, heading: str, new_text: str, new_evidence: dict[i
     shifted = [CITATION.sub(shift, block) if i != target else block for i, block in enumerate(blocks)]
     shifted[target] = f"## {heading}\n\n{new_text.strip()}\n\n"
     rebuilt, new_refs = renumber(["".join(shifted)], merged)
+    passages = final_passages([WrittenSection(heading="", text="".join(shifted), budget=0, words=0)], merged)
     body_text = rebuilt[0].rstrip()
     block = references_block(_merge_locations(new_refs))
-    return (body_text + ("\n\n" + block if block else "")).strip() + "\n", new_refs
+    return (body_text + ("\n\n" + block if block else "")).strip() + "\n", new_refs, passages
 
 
 def _merge_locations(references: list[str]) -> list[str]:

@@ -211,6 +211,12 @@ class SourceVocabulary:
         collection = chroma_collection(settings, chroma_name)
         return cls() if collection is None else cls.from_chroma(collection)
 
+    def copy(self) -> SourceVocabulary:
+        """An independent copy (a cached collection vocabulary is shared and must not grow)."""
+        twin = object.__new__(type(self))
+        twin._terms = set(self._terms)
+        return twin
+
     def __len__(self) -> int:
         return len(self._terms)
 

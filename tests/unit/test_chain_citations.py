@@ -12,6 +12,7 @@ from editorial.chain.citations import (
 from editorial.chain.schemas import Blueprint, Evidence, Section, WrittenSection
 from editorial.chain.text import clean_section, count_words, trim_to_budget, within_budget
 from editorial.chain.write import assemble, replace_section, section_headings
+from editorial.grounding.schemas import Passage
 
 
 def ev(n, source_id, name, location="", text="retrieval chunks overlap context windows"):
@@ -89,11 +90,14 @@ def test_assemble_and_replace_section_keep_citations_resolving():
     text, refs = split_references(body)
     assert verify(text, refs) == []
     new_evidence = {7: ev(7, 30, "c.md", "Deep")}
-    body2, _refs2 = replace_section(body, "Body", "Rewritten body [7].", new_evidence)
+    old_passages = {1: Passage(n=1, text="What b.pdf says.", source_name="b.pdf")}
+    body2, _refs2, passages = replace_section(body, "Body", "Rewritten body [7].", new_evidence, old_passages)
     text2, listed = split_references(body2)
     assert "Intro text [1]." in text2 and "Rewritten body [2]." in text2
     assert listed == ["[1] b.pdf — page 3", "[2] c.md — Deep"]
     assert verify(text2, listed) == []
+    # the verifier gets the passage behind each final number: the old one kept, the new section's evidence
+    assert passages[1].text == "What b.pdf says." and passages[2].text == new_evidence[7].text
 
 
 def test_repeated_paragraphs_are_dropped():

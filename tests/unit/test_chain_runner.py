@@ -17,6 +17,7 @@ from editorial.chain.citations import split_references, verify
 from editorial.chain.runner import ChainCallbacks, ChainServices, RunRegistry, RunRequest, run_chain
 from editorial.chain.write import section_headings
 from editorial.frontmatter import validate_front_matter
+from editorial.grounding import store as grounding_store
 from tests.unit.chain_fakes import RecordingChatModel, cancel_after, fake_search, good_responder
 
 TOPIC = "retrieval for documentation"
@@ -229,6 +230,12 @@ def test_regenerate_one_section_saves_a_generated_revision(engine, collection_id
     text, references = split_references(revision.body)
     assert verify(text, references) == [] and "truly" in text.split("## Conclusion")[1]
     assert rewriter.prompts and all("Section 5 of 5: Conclusion" in p for p in rewriter.prompts if "Facts:" in p)
+    with session_scope(engine) as session:  # the writer's own report, with a passage behind every citation
+        stored = grounding_store.load_report(session=session, revision_id=revision.id)
+    assert stored.checked_by == grounding_store.WRITER and regen.report is not None
+    cited = {n for s in stored.report.sentences for n in s.cited}
+    assert cited and cited <= set(stored.report.passages)
+    assert stored.report.unsupported == [], [s.reason for s in stored.report.unsupported]
     with session_scope(engine) as session:
         calls = usage_crud.list_calls(session=session, run_id=regen.run_id)
     assert calls and {c.draft_id for c in calls} == {draft.id}
