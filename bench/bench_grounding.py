@@ -55,19 +55,41 @@ SPECIAL = re.compile(r"<\|[^|>]+\|>|</?s>|\[/?INST\]")
 TERM = re.compile(r"\b(?:\d[\d,.]*%?|[A-Za-z]+[_.][\w.]+|[A-Za-z]*[A-Z][a-z]+[A-Z]\w*|[A-Z][\w'-]+)")
 
 
-def independent_terms(text: str) -> list[str]:
-    """Numbers, identifiers and capitalised words not starting a sentence (a deliberately plain rule)."""
+STRUCTURE = frozenset({"Introduction", "Conclusion", "References"})
+"""Headings the app itself adds to every post: not claims about the sources."""
+
+
+def independent_terms(text: str, *, title: bool = False) -> list[str]:
+    """Numbers, identifiers and capitalised words not starting a sentence (a deliberately plain rule).
+
+    Headings and the title (``title=True``) are Title Case: there a capitalised ordinary English word ("Guide",
+    "Started") is not a name.
+    """
+    from editorial.grounding.vocabulary import common_words  # a word list (the embedding model's vocabulary)
+
     found: list[str] = []
     for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
-        sentence = re.sub(r"\[\d+\]|^[\s>*\-“\"]+", "", sentence).strip()
+        heading = title or sentence.lstrip().startswith("#")
+        sentence = re.sub(r"\[\d+\]|^[\s>*\-“\"#]+", "", sentence).strip()
+        if sentence in STRUCTURE:
+            continue
         for i, match in enumerate(TERM.finditer(sentence)):
-            term = match.group(0).rstrip(".,")
+            term = re.sub(r"['’]s$", "", match.group(0).rstrip(".,"))  # Beginner's → Beginner
+            if heading and term[:1].isupper() and term[1:].islower() and term.lower() in common_words():
+                continue
             if not term or (i == 0 and match.start() == 0 and term[0].isupper() and term[1:].islower()):
                 continue
             if term.isdigit() and len(term) == 1:
                 continue
             found.append(term)
     return found
+
+
+def unknown_terms(body: str, title: str, corpus_text: str, topic: str) -> tuple[list[str], list[str]]:
+    """The post's (prose and title) independent terms, and those found neither in the corpus nor in the topic."""
+    terms = independent_terms(body.split("\n## References")[0]) + independent_terms(title, title=True)
+    lowered = corpus_text.lower()
+    return terms, [t for t in terms if t.lower() not in lowered and t.lower() not in topic.lower()]
 
 
 def sentences_of(body: str) -> list[str]:
@@ -202,8 +224,7 @@ def main() -> None:
             revision = draft_crud.current_revision(session=session, draft=draft)
             body, title = revision.body, draft.title
         prose = body.split("\n## References")[0]
-        terms = independent_terms(prose) + independent_terms(title)
-        unknown = [t for t in terms if t.lower() not in corpus["text"] and t.lower() not in topic.lower()]
+        terms, unknown = unknown_terms(body, title, corpus["text"], topic)
         sentences = sentences_of(body)
         words = count_words(prose)
         row = {

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bench.bench_grounding import ROLE, SPECIAL, independent_terms, repeated_share, sentences_of
+from bench.bench_grounding import ROLE, SPECIAL, repeated_share, sentences_of, unknown_terms
 from bench.corpus.build_real import build
 from db.crud import drafts as draft_crud
 from db.models import RunKind, RunStatus
@@ -43,14 +43,11 @@ def test_a_grounded_post_over_real_documents(settings, engine, tmp_path):
         draft = draft_crud.get_draft(session=session, draft_id=outcome.draft_id)
         body = draft_crud.current_revision(session=session, draft=draft).body
         title = draft.title
-    prose = body.split("\n## References")[0]
     sentences = sentences_of(body)
     assert sentences, body
     assert repeated_share(sentences) == 0, body
     assert not [line for line in body.splitlines() if ROLE.match(line) or SPECIAL.search(line)], body
-    unknown = [
-        t for t in independent_terms(prose) + independent_terms(title) if t.lower() not in corpus + topic.lower()
-    ]
+    _terms, unknown = unknown_terms(body, title, corpus, topic)
     assert unknown == [], (unknown, body)
     report = outcome.report
     assert report is not None and report.supported_share >= 0.9, [s.reason for s in report.unsupported]
