@@ -96,10 +96,21 @@ _WESTERN_MARKS = frozenset("‘’‚“”„–—…€«»°£§©®±·¿¡
 _CENTRAL = frozenset({"cp1250", "iso8859_2", "mac_latin2"})
 
 
+_CENTRAL_LETTERS = frozenset(
+    "ĄĆĘŁŃÓŚŹŻąćęłńóśźżČĎĚŇŘŠŤŮŽčďěňřšťůžŐŰőűĹĽŔĺľŕÁÉÍÚÝÄÖÜáéíúýäöüßÂÎâîĂăŞşŢţ"
+)
+_WESTERN_ONLY = ("cp1252", "latin_1", "iso8859_15")
+
+
+def _plausible(text: str, letters: frozenset[str]) -> bool:
+    """Whether every non-ASCII character of ``text`` is one of ``letters`` or typographic punctuation."""
+    odd = [c for c in text if ord(c) > 127 and c not in letters and c not in _WESTERN_MARKS]
+    return not odd and any(ord(c) > 127 for c in text)
+
+
 def _western_plausible(text: str) -> bool:
     """Whether every non-ASCII character reads as Western European: accented letters, typographic punctuation."""
-    odd = [c for c in text if ord(c) > 127 and c not in _WESTERN_LETTERS and c not in _WESTERN_MARKS]
-    return not odd and any(ord(c) > 127 for c in text)
+    return _plausible(text, _WESTERN_LETTERS)
 
 
 def _detect_encoding(data: bytes) -> str | None:
@@ -119,11 +130,20 @@ def _detect_encoding(data: bytes) -> str | None:
         )
         if not confident_central:
             return "cp1252"
+    elif western is not None:
+        # Western code pages read these bytes as stray symbols (ł → ³): Central European text (Polish, Czech …)
+        # whose letters all read as letters in cp1250 is cp1250; never fall back on a Western code page.
+        try:
+            if _plausible(data[:2_000_000].decode("cp1250"), _CENTRAL_LETTERS):
+                return "cp1250"
+        except UnicodeDecodeError:
+            pass
     if not matches:
         return None
     best = matches[0]
     close = [m for m in matches if m.chaos <= best.chaos + 0.02 and m.coherence >= best.coherence - 0.05]
-    for preferred in _PREFERRED:
+    implausible = () if western is None or _western_plausible(western) else _WESTERN_ONLY
+    for preferred in (e for e in _PREFERRED if e not in implausible):
         if any(preferred in m.could_be_from_charset for m in close):
             return preferred
     return best.encoding

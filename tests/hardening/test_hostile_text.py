@@ -59,6 +59,23 @@ def test_latin1_is_read_as_western_text(tmp_path, capsys, monkeypatch):
     assert "Ça va très bien" in capsys.readouterr().out
 
 
+def test_central_european_text_is_read_in_its_code_page(tmp_path, capsys, monkeypatch):
+    from editorial.ingest.detect import decode_text
+
+    monkeypatch.setattr("editorial.embeddings.build_embeddings", lambda settings: DeterministicFakeEmbedding(size=32))
+    (tmp_path / "notatki.txt").write_bytes("Przykład krótki: łąka.\n".encode("cp1250"))  # short: no detector is sure
+    assert main(["ingest", "--collection", "Docs", str(tmp_path / "notatki.txt")]) == 0
+    assert "notatki.txt (1 chunks; decoded as cp1250)" in capsys.readouterr().out
+    assert main(["search", "--collection", "Docs", "łąka", "--json"]) == 0
+    assert "Przykład krótki: łąka." in capsys.readouterr().out
+    for text, encoding in [
+        ("Příliš žluťoučký kůň úpěl ďábelské ódy.", "cp1250"),
+        ("Grüße aus München, schöne Straße.", "cp1252"),
+        ("Привет, мир! Это тест кодировки.", "cp1251"),
+    ]:
+        assert decode_text(text.encode(encoding)) == (text, encoding)
+
+
 def test_cli_prints_hostile_names_escaped(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("editorial.embeddings.build_embeddings", lambda settings: DeterministicFakeEmbedding(size=32))
     names = ["bad\nname.md", "\x1b[31mred\x1b[0m.md", "rtl\u202egnp.md"]
