@@ -33,22 +33,26 @@ def save_report(
     row = session.exec(select(GroundingReport).where(GroundingReport.revision_id == revision_id)).first()
     if row is None:
         row = GroundingReport(draft_id=draft_id, revision_id=revision_id, revision_number=revision_number)
-    row.revision_number = revision_number
-    row.report = report
-    row.sentence_count = sentence_count
-    row.supported_count = supported_count
-    row.unsupported_count = unsupported_count
-    row.no_claim_count = no_claim_count
-    row.supported_share = supported_share
-    row.passage_count = passage_count
-    row.unknown_terms = list(unknown_terms)
-    row.checked_by = checked_by
-    row.elapsed_ms = elapsed_ms
-    row.complete = complete
-    row.problem = problem
-    row.acknowledged_by_id = None
-    row.acknowledged_at = None
-    row.created_at = utcnow()
+    values = {
+        "revision_number": revision_number,
+        "report": report,
+        "sentence_count": sentence_count,
+        "supported_count": supported_count,
+        "unsupported_count": unsupported_count,
+        "no_claim_count": no_claim_count,
+        "supported_share": supported_share,
+        "passage_count": passage_count,
+        "unknown_terms": list(unknown_terms),
+        "checked_by": checked_by,
+        "elapsed_ms": elapsed_ms,
+        "complete": complete,
+        "problem": problem,
+        "acknowledged_by_id": None,  # a new report of this revision needs a new acknowledgement
+        "acknowledged_at": None,
+        "created_at": utcnow(),
+    }
+    for name, value in values.items():
+        setattr(row, name, value)
     session.add(row)
     session.flush()
     return row
