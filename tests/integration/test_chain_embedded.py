@@ -57,7 +57,9 @@ def test_plan_and_write_a_short_post_with_the_embedded_model(settings, engine, r
         progress,
     )
     assert outcome.status == RunStatus.SUCCEEDED, outcome.error
-    assert progress.count >= 3 and progress.sections[0] == (0, 5)  # verified sentences streamed, section i of n
+    # only verified sentences stream, one section at a time (section i of n); the 135M model's rewrites often fail
+    # verification, so a section may be short or left out — the run then says the post is shorter
+    assert progress.count >= 1 and progress.sections[0] == (0, 5)
 
     with session_scope(engine) as session:
         draft = draft_crud.get_draft(session=session, draft_id=outcome.draft_id)
@@ -74,6 +76,9 @@ def test_plan_and_write_a_short_post_with_the_embedded_model(settings, engine, r
     written = section_headings(revision.body)
     assert written and written == [h for h in planned if h in written]  # thin sections may be left out, in order
     assert outcome.report is not None and outcome.report.unknown_terms == []
+    assert outcome.report.supported_share >= 0.9, [c.reason for c in outcome.report.unsupported]
+    if draft.word_count < 0.8 * 300:
+        assert any("the sources supported no more" in note for note in outcome.notes), outcome.notes
     text, references = split_references(revision.body)
     assert verify(text, references) == []
     assert all(c.status == CallStatus.OK and c.prompt_tokens > 0 and c.completion_tokens > 0 for c in calls)
@@ -100,15 +105,17 @@ def test_cancel_mid_section_stops_fast_and_the_run_resumes(settings, engine, rea
     handle = registry.start(request, services)
 
     def mid_section_two() -> bool:
-        assert not handle.done, f"the run ended before section 2 streamed: {handle.progress.snapshot().outcome}"
-        return handle.progress.section_index == 1 and len(handle.progress.streamed) > 20
+        """Section 2 has started and made at least one model call (more follow: a section is several calls)."""
+        assert not handle.done, f"the run ended before section 2 started: {handle.progress.snapshot().outcome}"
+        calls = [c for c in handle.progress.snapshot().calls if str(c.get("stage", "")).startswith("section 2")]
+        return handle.progress.section_index == 1 and bool(calls)
 
     wait_until(
         mid_section_two,
         timeout=scaled(900),
         max_interval=0.1,
-        what="section 2 to be streaming (more than 20 characters)",
-        describe=lambda: f"section {handle.progress.section_index}, {len(handle.progress.streamed)} characters",
+        what="section 2 to be under way (its first model call recorded)",
+        describe=lambda: f"section {handle.progress.section_index}, {len(handle.progress.calls)} calls",
     )
     asked = time.perf_counter()
     assert registry.cancel(handle.run_id)
