@@ -16,7 +16,9 @@ Per runtime: load time and peak memory (each in a fresh child process), decode t
 end-of-text banned, median of the rounds), time to first token for a ~1,000-token prompt (varied per round, so no
 prefix cache helps), install size, and how many of the first 30 greedy tokens equal ``transformers fp32``'s.
 
-Usage: ``python bench/bench_runtimes.py [--rounds 3] [--tokens 256] [--threads 2] [--only NAME,...]``.
+Usage: ``python bench/bench_runtimes.py [--rounds 3] [--tokens 256] [--threads 2] [--only NAME,...] [--burn N]
+[--json out.json]``. ``--burn N`` keeps N busy-looping processes running during the rounds (a busy machine, for
+the thread comparison); the table is printed after every round, so a cut-short run still leaves figures.
 Goals (printed as ratios): app path >= 1.5x llama.cpp and >= 5x transformers bf16 decode tokens/s.
 """
 
@@ -144,6 +146,8 @@ def main() -> None:
     parser.add_argument("--extra-threads", default="1", help="also run the app path and llama.cpp with these")
     parser.add_argument("--only", default="", help="comma-separated runtime names")
     parser.add_argument("--skip-probe", action="store_true")
+    parser.add_argument("--burn", type=int, default=0, help="busy-looping processes during the rounds")
+    parser.add_argument("--json", type=Path, default=None, help="write the rows here after every round")
     parser.add_argument("--probe", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     settings = Settings()
@@ -181,6 +185,19 @@ def main() -> None:
             row["note"] = f"{type(exc).__name__}: {str(exc)[:100]}"
         print(f"prepared {label}: {row.get('note', 'ok')}", flush=True)
 
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.burn)]
+    try:
+        reference = rounds(args, tokenizer, runners, rows)
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    print(f"load average at end: {load_average()}")
+    report(rows, reference, tokenizer, runners)
+
+
+def rounds(args, tokenizer, runners: dict, rows: dict) -> list[int] | None:
+    """Interleaved rounds (the order rotates each round); the table after each; the fp32 reference output."""
     reference: list[int] | None = None
     for round_no in range(args.rounds):
         short_ids, long_ids, short_messages, long_messages = prompts(tokenizer, round_no)
@@ -196,8 +213,11 @@ def main() -> None:
             _, ttft, _ = timed(runner, long_ids, 1, long_messages)
             row["ttft"].append(ttft)
             print(f"round {round_no + 1} {label}: {decode:.1f} tok/s, ttft {ttft:.2f} s", flush=True)
-    print(f"load average at end: {load_average()}")
-    report(rows, reference, tokenizer, runners)
+        print(f"after round {round_no + 1}, load average {load_average()}:")
+        report(rows, reference, tokenizer, runners)
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=2, default=str), encoding="utf-8")
+    return reference
 
 
 def report(rows: dict, reference: list[int] | None, tokenizer, runners: dict) -> None:
