@@ -17,8 +17,9 @@ end-of-text banned, median of the rounds), time to first token for a ~1,000-toke
 prefix cache helps), install size, and how many of the first 30 greedy tokens equal ``transformers fp32``'s.
 
 Usage: ``python bench/bench_runtimes.py [--rounds 3] [--tokens 256] [--threads 2] [--only NAME,...] [--burn N]
-[--json out.json]``. ``--burn N`` keeps N busy-looping processes running during the rounds (a busy machine, for
-the thread comparison); the table is printed after every round, so a cut-short run still leaves figures.
+[--json out.json] [--skip-probe | --probe-only]``. ``--burn N`` keeps N busy-looping processes running during the
+rounds (a busy machine, for the thread comparison); the table is printed after every round, so a cut-short run
+still leaves figures; ``--probe-only`` measures only load time and peak memory.
 Goals (printed as ratios): app path >= 1.5x llama.cpp and >= 5x transformers bf16 decode tokens/s.
 """
 
@@ -146,6 +147,7 @@ def main() -> None:
     parser.add_argument("--extra-threads", default="1", help="also run the app path and llama.cpp with these")
     parser.add_argument("--only", default="", help="comma-separated runtime names")
     parser.add_argument("--skip-probe", action="store_true")
+    parser.add_argument("--probe-only", action="store_true", help="only load time and peak memory, per runtime")
     parser.add_argument("--burn", type=int, default=0, help="busy-looping processes during the rounds")
     parser.add_argument("--json", type=Path, default=None, help="write the rows here after every round")
     parser.add_argument("--probe", default="", help=argparse.SUPPRESS)
@@ -178,6 +180,10 @@ def main() -> None:
                 row.update(json.loads(result.stdout.strip().splitlines()[-1]))
             except (ValueError, IndexError):
                 row["note"] = (result.stderr.strip().splitlines() or ["probe failed"])[-1][:120]
+        if args.probe_only:
+            load_s, peak = row.get("load_s", float("nan")), row.get("peak_mb", float("nan"))
+            print(f"| {label} | {load_s:.1f} s load | {peak:.0f} MB peak | {row.get('note', '')} |", flush=True)
+            continue
         try:
             runners[label] = make_runner(name, settings, threads, tokenizer)
             row["size_mb"] = install_mb(RUNNERS[name].family) + folder_mb(runners[label].model_path)
@@ -185,6 +191,9 @@ def main() -> None:
             row["note"] = f"{type(exc).__name__}: {str(exc)[:100]}"
         print(f"prepared {label}: {row.get('note', 'ok')}", flush=True)
 
+    if args.probe_only:
+        print(f"load average at end: {load_average()}")
+        return
     burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.burn)]
     try:
         reference = rounds(args, tokenizer, runners, rows)

@@ -83,8 +83,8 @@ class Settings(BaseSettings):
     torch_threads: int = Field(default=0, description="Threads for torch; 0 means one per core.")
     llm_threads: int = Field(default=0, description="Threads for the embedded ONNX runtime; 0 means one per core.")
     llm_embedded_runtime: Literal["transformers", "onnx"] = Field(
-        default="transformers",
-        description="Runtime of the embedded model: transformers (torch) or onnx (ONNX Runtime GenAI, opt-in).",
+        default="onnx",
+        description="Runtime of the embedded model: onnx (ONNX Runtime GenAI, the default) or transformers (torch).",
     )
     llm_onnx_variant: Literal["int8", "int4"] = Field(
         default="int8", description="Weights of the embedded ONNX model: int8 (closest to the reference) or int4."

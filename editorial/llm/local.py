@@ -215,7 +215,7 @@ class LocalChatModel(BaseChatModel):
     ) -> ChatResult:
         run = _Run(self, messages, stop, kwargs, stream=False)
         try:
-            ids = run.future.result()
+            ids = run.trim_to_stop(run.future.result())
         finally:
             run.cancel()
         text, reason = run.finish(ids)
@@ -243,7 +243,7 @@ class LocalChatModel(BaseChatModel):
                     emitted = len(text)
                 if stopped:
                     run.cancel()  # the worker stops on its own at this token; this only makes sure
-            ids = run.future.result()
+            ids = run.trim_to_stop(run.future.result())
             text, reason = run.finish(ids)
             if len(text) > emitted:
                 yield self._chunk(text[emitted:], run_manager)
@@ -304,8 +304,37 @@ class _Run:
         self.future.add_done_callback(lambda _: self.events.put(_DONE))
 
     def cancelled(self) -> bool:
-        """True once the caller cancelled or the consumer went away."""
-        return self._closed.is_set() or bool(self._user_cancel())
+        """True once the caller cancelled, the consumer went away or the runtime process produced a stop string."""
+        return self._closed.is_set() or bool(self._user_cancel()) or self._engine_stop_reached()
+
+    def _engine_stop_reached(self) -> bool:
+        """True once the ids streamed back by the runtime process end in a stop string (it cannot decode text)."""
+        job = self.engine_job
+        if job is None or not self.stops or not job.ids:
+            return False
+        window = max(len(s) for s in self.stops) + 2
+        tail = self.loaded.tokenizer.decode(job.ids[-window:], skip_special_tokens=True)
+        return any(s in tail for s in self.stops)
+
+    def trim_to_stop(self, ids: list[int]) -> list[int]:
+        """The runtime process's ids up to the token that completes a stop string (it may have run a few past it).
+
+        The transformers path stops at that token itself; this gives the ONNX path the same text and token count.
+        """
+        if self.engine_job is None or not self.stops:
+            return ids
+
+        def has_stop(n: int) -> bool:
+            text = self.loaded.tokenizer.decode(ids[:n], skip_special_tokens=True)
+            return any(s in text for s in self.stops)
+
+        if not has_stop(len(ids)):
+            return ids
+        low, high = 1, len(ids)  # the shortest prefix holding a stop string (a longer prefix keeps holding it)
+        while low < high:
+            middle = (low + high) // 2
+            low, high = (low, middle) if has_stop(middle) else (middle + 1, high)
+        return ids[:low]
 
     def cancel(self) -> None:
         """Stop the generation at the next token (no-op once it has finished)."""

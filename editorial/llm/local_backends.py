@@ -1,7 +1,7 @@
 """The two local backends: ``embedded`` (bundled SmolLM2) and ``transformers`` (any id or folder).
 
-``embedded`` runs the bundled SmolLM2 on transformers (torch) by default; with ``EDITORIAL_LLM_EMBEDDED_RUNTIME=onnx``
-it runs on ONNX Runtime GenAI (in a child process: :mod:`editorial.llm.ort_engine`) and falls back to the
+``embedded`` runs the bundled SmolLM2 on ONNX Runtime GenAI by default (in a child process:
+:mod:`editorial.llm.ort_engine`; ``EDITORIAL_LLM_EMBEDDED_RUNTIME=transformers`` turns it off) and falls back to the
 transformers path when that runtime is missing or its model cannot be built.
 ``transformers`` with the model name ``embedded`` is the same model on the transformers path (bfloat16 torch).
 """
@@ -89,12 +89,12 @@ def _display_name(spec: ModelSpec) -> str:
 
 
 def uses_onnx(settings: Settings) -> bool:
-    """True when the embedded model should run on ONNX Runtime GenAI (opted in, and the runtime is installed)."""
+    """True when the embedded model should run on ONNX Runtime GenAI (the default runtime, and it is installed)."""
     return settings.llm_embedded_runtime == "onnx" and ort_available()
 
 
 def build_embedded(settings: Settings, spec: ModelSpec) -> LocalChatModel:
-    """The embedded SmolLM2-135M-Instruct: on transformers, or on ONNX Runtime GenAI when opted in.
+    """The embedded SmolLM2-135M-Instruct: on ONNX Runtime GenAI (the default), or on transformers.
 
     The ONNX model is built once into ``models_dir``; that path falls back to transformers (one warning in the
     log) when the runtime is not installed or its model cannot be built or started.

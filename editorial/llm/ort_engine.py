@@ -230,8 +230,8 @@ def close_engines() -> None:
 def ort_thread_count(configured: int = 0) -> int:
     """Threads for the ONNX runtime: ``configured`` if positive, else one per core this process may use.
 
-    The worker turns ONNX Runtime's spin-waiting off, so a thread per core stays fast on a busy machine
-    (bench/bench_runtimes.py measures both).
+    ONNX Runtime GenAI's config has no switch for spin-waiting; bench/bench_runtimes.py measured one thread per
+    core as fast as or faster than one thread on a busy 2-core machine too (README, "Threads").
     """
     if configured > 0:
         return configured

@@ -15,8 +15,11 @@ Worker → parent: ``{"ready": true, ...}`` once, then per job ``{"id": 7, "toke
 standard input closes (the parent went away).
 
 Prefix cache: one generator is kept between jobs; a new prompt rewinds its KV cache to the longest prefix it
-shares with what the cache holds and feeds only the rest, so calls that share a system prompt and plan skip most
-of their prompt processing. ``cached`` reports how many prompt tokens were reused.
+shares with the previous prompt and feeds only the rest, so calls that share a system prompt and plan skip most
+of their prompt processing. ``cached`` reports how many prompt tokens were reused. Prompts are always fed in
+blocks of :data:`BLOCK` tokens from position 0 and the cache is reused only up to a block boundary: with 8-bit
+activations a prompt fed in different pieces is quantised differently, so this keeps a prompt's keys, values and
+greedy answer identical whether or not a prefix came from the cache.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ import time
 
 DEFAULT_MAX_LENGTH = 4096
 """KV-cache length of the kept generator (a longer request gets a generator of its own)."""
+BLOCK = 64
+"""Prompt tokens fed per step; cached prefixes are reused in whole blocks (same pieces, same numbers)."""
 
 
 def thread_options(threads: int) -> str:
@@ -84,7 +89,8 @@ class Generation:
         if len(ids) >= self.context_length:
             raise ValueError(f"the prompt has {len(ids)} tokens; the model reads at most {self.context_length}")
         generator, common = self._generator_for(ids, signature, needed)
-        generator.append_tokens(ids[common:])
+        for start in range(common, len(ids), BLOCK):  # common is a multiple of BLOCK: the same pieces every time
+            generator.append_tokens(ids[start : start + BLOCK])
         produced: list[int] = []
         was_cancelled = False
         while len(produced) < max_new and not generator.is_done():
@@ -100,7 +106,7 @@ class Generation:
             if token in self.eos and len(produced) >= min_new:
                 break
         if generator is self.generator:
-            self.cached = ids + produced[:-1]  # the last token has not been fed through the model yet
+            self.cached = ids  # only prompt blocks are reused: generated tokens were fed one at a time
         send({"id": job["id"], "done": True, "cached": common, "cancelled": was_cancelled})
 
     def _generator_for(self, ids: list[int], signature: tuple, needed: int):
@@ -116,6 +122,7 @@ class Generation:
                 break
             common += 1
         common = min(common, len(ids) - 1)  # feed at least one token to get the next logits
+        common -= common % BLOCK  # whole blocks only, so the rest is fed in the same pieces as a cold prompt
         if common == 0 and self.cached:
             self.generator = self._new_generator(signature, DEFAULT_MAX_LENGTH)
         elif self.cached:

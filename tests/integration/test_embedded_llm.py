@@ -1,7 +1,13 @@
-"""The real embedded SmolLM2 through ``editorial.llm``: invoke, stream, usage, stop, cancel, threads, caching."""
+"""The real embedded SmolLM2 through ``editorial.llm``: invoke, stream, usage, stop, cancel, threads, caching.
+
+``embedded_chat_model`` is the default embedded model (ONNX Runtime GenAI in its own process); the transformers
+path (``EDITORIAL_LLM_EMBEDDED_RUNTIME=transformers``) is checked at the end of this file and in
+test_embedded_runtime.py.
+"""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -127,6 +133,15 @@ def test_works_from_non_main_threads(embedded_chat_model: LocalChatModel):
     for thread in threads:
         thread.join(timeout=scaled(120))
     assert results["run0"] == results["run1"] and isinstance(results["run0"], str) and results["run0"]
+    assert embedded_chat_model.loaded.engine.pid not in (None, os.getpid())  # generated in the runtime's process
+
+
+def test_the_transformers_runtime_streams_from_the_torch_worker_thread(embedded_llm_settings):
+    settings = embedded_llm_settings.model_copy(update={"llm_embedded_runtime": "transformers"})
+    chat = build_chat_model(settings)
+    assert chat.loaded.engine is None and chat.dtype == "bfloat16"
+    chunks = [chunk.content for chunk in chat.stream(QUESTION, max_new_tokens=12)]
+    assert len([c for c in chunks if c]) >= 3 and "".join(chunks) == chat.invoke(QUESTION, max_new_tokens=12).content
     assert get_worker().thread.name == "editorial-torch-worker"
 
 
@@ -148,11 +163,12 @@ def test_the_saved_checkpoint_and_loaded_model_are_reused(
     assert again.loaded is embedded_chat_model.loaded
     assert weights.stat().st_mtime_ns == before
     assert embedded_module.read_checkpoint_marker(folder)["dtype"] == "bfloat16"
-    assert describe_model_source(embedded_llm_settings) == f"converted checkpoint {folder} (bfloat16)"
-    onnx = embedded_llm_settings.model_copy(update={"llm_embedded_runtime": "onnx"})
-    variant = onnx.llm_onnx_variant
-    if read_ort_marker(ort_model_path(onnx, variant)):
-        assert describe_model_source(onnx) == f"ONNX Runtime GenAI model {ort_model_path(onnx, variant)} ({variant})"
+    variant = embedded_llm_settings.llm_onnx_variant
+    onnx_folder = ort_model_path(embedded_llm_settings, variant)
+    assert read_ort_marker(onnx_folder) and again.loaded.source == str(onnx_folder)
+    assert describe_model_source(embedded_llm_settings) == f"ONNX Runtime GenAI model {onnx_folder} ({variant})"
+    torch_path = embedded_llm_settings.model_copy(update={"llm_embedded_runtime": "transformers"})
+    assert describe_model_source(torch_path) == f"converted checkpoint {folder} (bfloat16)"
 
 
 def test_the_checkpoint_folder_loads_through_the_transformers_backend(

@@ -20,6 +20,7 @@ from editorial.errors import ModelUnavailable
 from editorial.llm.local import LocalChatModel
 from editorial.llm.local_backends import build_transformers
 from editorial.llm.ort_convert import read_ort_marker
+from editorial.llm.ort_worker import BLOCK
 from editorial.llm.spec import spec_for
 from editorial.usage import CallContext, LedgerHandler
 
@@ -30,14 +31,17 @@ QUESTION = "What is a unit test? Answer in two sentences."
 SYSTEM = (
     "You are a technical writer. Sources: pytest collects files named test_*.py; fixtures are functions decorated "
     "with @pytest.fixture; parametrize runs one test over many inputs; monkeypatch replaces attributes for a test. "
-    "Write plainly and only from these sources."
+    "Write plainly and only from these sources. More sources: conftest.py files share fixtures with every test in "
+    "their folder; fixture scopes are function, class, module, package and session; yield fixtures run their "
+    "teardown after the test; tmp_path gives each test a fresh temporary folder; capsys captures what a test "
+    "prints; markers such as skip and xfail change how a test is run and reported; pytest -k selects tests by name."
 )
 LONG = {"max_new_tokens": 400, "min_new_tokens": 400}
 
 
 @pytest.fixture(scope="module")
 def onnx_settings(embedded_llm_settings):
-    """The session's embedded settings with the ONNX runtime opted in."""
+    """The session's embedded settings on the ONNX runtime (the default; explicit here)."""
     return embedded_llm_settings.model_copy(update={"llm_embedded_runtime": "onnx"})
 
 
@@ -74,14 +78,15 @@ def test_a_shared_prefix_is_served_from_the_cache_with_the_same_answer(embedded_
     second = [SystemMessage(SYSTEM), HumanMessage("What is a fixture?")]
     unrelated = [HumanMessage("Name a colour.")]
     chat.invoke(first, max_new_tokens=8)
-    warm = chat.invoke(second, max_new_tokens=24)
+    warm = chat.invoke(second, max_new_tokens=96, min_new_tokens=96)
     cached = warm.usage_metadata.get("input_token_details", {}).get("cache_read", 0)
     system_tokens = chat.get_num_tokens(SYSTEM)
-    assert system_tokens <= cached < warm.usage_metadata["input_tokens"]
+    assert system_tokens - BLOCK < cached < warm.usage_metadata["input_tokens"]  # whole blocks of the shared prefix
+    assert cached % BLOCK == 0
     chat.invoke(unrelated, max_new_tokens=4)
-    cold = chat.invoke(second, max_new_tokens=24)
-    assert cold.usage_metadata.get("input_token_details", {}).get("cache_read", 0) < system_tokens
-    assert warm.content == cold.content  # reusing the cache changes nothing but the time
+    cold = chat.invoke(second, max_new_tokens=96, min_new_tokens=96)
+    assert cold.usage_metadata.get("input_token_details", {}).get("cache_read", 0) == 0
+    assert warm.content == cold.content  # reusing the cache changes nothing but the time, over a long answer too
     assert warm.usage_metadata["input_tokens"] == cold.usage_metadata["input_tokens"]
 
 
@@ -100,7 +105,8 @@ def test_chain_calls_record_exact_and_cached_tokens_in_the_ledger(embedded_chat_
         [SystemMessage(SYSTEM), HumanMessage("What is monkeypatch for?")]
     )
     assert rows[1]["prompt_tokens"] == prompt
-    assert rows[1]["cached_prompt_tokens"] >= embedded_chat_model.get_num_tokens(SYSTEM)
+    cached = rows[1]["cached_prompt_tokens"]  # the shared system prompt, in whole blocks
+    assert embedded_chat_model.get_num_tokens(SYSTEM) - BLOCK < cached < prompt and cached % BLOCK == 0
     assert 0 < rows[1]["completion_tokens"] <= 20
     assert ledger.metrics().cached_prompt_tokens == sum(row["cached_prompt_tokens"] for row in rows)
 
