@@ -230,8 +230,8 @@ def close_engines() -> None:
 def ort_thread_count(configured: int = 0) -> int:
     """Threads for the ONNX runtime: ``configured`` if positive, else one per core this process may use.
 
-    ONNX Runtime GenAI's config has no switch for spin-waiting; bench/bench_runtimes.py measured one thread per
-    core as fast as or faster than one thread on a busy 2-core machine too (README, "Threads").
+    ONNX Runtime GenAI's config has no switch for spin-waiting: on a busy 2-core machine bench/bench_runtimes.py
+    measured 1 thread faster than 2, so set ``EDITORIAL_LLM_THREADS=1`` there (README, "Threads").
     """
     if configured > 0:
         return configured
