@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from editorial.assists import pipelines
 from editorial.assists.common import cite_closest, embed, ledger_call, sentences, strip_citations
-from editorial.assists.evidence import Evidence, answer_terms, rank, readable, words
+from editorial.assists.evidence import Evidence, keeps_the_facts, rank, readable
 from editorial.chain.calls import CallSite, ChatTarget, messages_for, stream_text
 from editorial.grounding.schemas import GroundednessReport, Passage, SentenceStatus
 from editorial.grounding.verify import verify_text
@@ -189,7 +189,6 @@ def _phrase(services, question, passages, evidence, history, callbacks, answer: 
         counter=token_counter_for(target.model),
     )
     used = {e.n: passages[e.n] for e in evidence}
-    adds = set().union(*(answer_terms(e, question) for e in evidence))
     kept: list[str] = []
 
     def accept(sentence: str) -> None:
@@ -197,7 +196,7 @@ def _phrase(services, question, passages, evidence, history, callbacks, answer: 
             answer.dropped.append(sentence)
             return
         cited = cite_closest(sentence, used)
-        informative = bool(adds & words(strip_citations(sentence)))
+        informative = keeps_the_facts(strip_citations(sentence), evidence, question)
         if informative and check(cited, passages, services.vocabulary) and _relevant(services, question, sentence):
             kept.append(cited)
             callbacks.on_sentence(cited)

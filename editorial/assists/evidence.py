@@ -30,6 +30,7 @@ ANSWER_MIN = 0.45
 """Lowest score of a sentence that answers (below it, Ask declines)."""
 MIN_WORDS, MAX_WORDS = 2, 70
 QUESTION_WORDS = frozenset({"which", "what", "who", "whom", "whose", "when", "where", "why", "how", "kind", "many"})
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)*")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\[[^\]]*\]")
 
 
@@ -84,7 +85,8 @@ def rank(embeddings: Any, question: str, passages: dict[int, Passage], query: st
     for n, passage in passages.items():
         for sentence in sentences(passage.text):
             text = readable(sentence)
-            if MIN_WORDS <= len(text.split()) <= MAX_WORDS and (n, text) not in candidates:
+            lead_in = text.endswith(":")  # "The goals of Alembic are:" introduces a list, it answers nothing
+            if MIN_WORDS <= len(text.split()) <= MAX_WORDS and not lead_in and (n, text) not in candidates:
                 candidates.append((n, text))
     if not candidates:
         return []
@@ -105,3 +107,21 @@ def rank(embeddings: Any, question: str, passages: dict[int, Passage], query: st
 def answer_terms(evidence: Evidence, question: str) -> set[str]:
     """Content words the evidence adds to the question: what an answer phrased from it must keep some of."""
     return words(evidence.text) - words(question)
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers and versions in ``text`` ("3.8", "16", "2")."""
+    return set(_NUMBER.findall(text))
+
+
+def keeps_the_facts(phrased: str, evidence: list[Evidence], question: str) -> bool:
+    """True when a phrased answer adds a word of the evidence to the question and drops none of its numbers.
+
+    The evidence sentence it shares most words with is the one it phrases: every number of that sentence that the
+    question does not already hold must be in the answer ("Rich needs a recent Python" loses "3.8").
+    """
+    own = words(phrased)
+    closest = max(evidence, key=lambda e: len(own & words(e.text)))
+    if not own & answer_terms(closest, question):
+        return False
+    return numbers(closest.text) - numbers(question) <= numbers(phrased)
