@@ -16,7 +16,15 @@ from db.crud import usage as usage_crud
 from db.crud.sources import create_collection
 from db.models import CallStatus, RunKind, RunStatus
 from db.session import session_scope
-from editorial.chain.calls import CallSite, ChatTarget, ModelCallFailed, invoke_text, messages_for, stream_text
+from editorial.chain.calls import (
+    CallSite,
+    Cancelled,
+    ChatTarget,
+    ModelCallFailed,
+    invoke_text,
+    messages_for,
+    stream_text,
+)
 from editorial.chain.runner import ChainCallbacks, ChainServices, RunRequest, run_chain
 from editorial.errors import BackendUnreachable
 from editorial.llm.embedded import ensure_embedded_checkpoint
@@ -69,42 +77,59 @@ def test_streams_from_the_real_server_and_records_its_usage(settings, engine, se
 
 
 def test_cancel_while_streaming_from_the_server_closes_the_stream_and_keeps_the_partial_call(settings, engine, served):
-    """A writing run on the real server is cancelled a few tokens into its first section's long generation."""
+    """A long generation (400 tokens) on the real server is cancelled three pieces in, through the run's cancel."""
+    target = _target(settings, served)
+    ledger = LedgerHandler(engine, CallContext(stage="section 2"))
+    site = CallSite(ledger=ledger)
+    pieces: list[str] = []
+
+    def on_token(text: str) -> None:
+        pieces.append(text)
+        if len(pieces) == 3:
+            site.cancel.set()
+
+    messages = messages_for(None, "Write a long story about a lighthouse keeper, at least ten paragraphs.")
+    with pytest.raises(Cancelled):
+        stream_text(target, messages, stage="section 2", site=site, max_tokens=400, on_token=on_token)
+    assert len(pieces) == 3  # nothing is read after the cancel
+    (call,) = _calls(engine)
+    assert call.status == CallStatus.ERROR and call.error.startswith("cancelled"), call.error
+    assert 0 < call.completion_tokens < 50 and call.prompt_tokens > 0  # what was streamed, not 400 tokens
+    # the server is still usable: the closed stream did not wedge it
+    reply = invoke_text(target, messages_for(None, "Say yes."), stage="after", site=CallSite(), max_tokens=3)
+    assert reply.strip()
+
+
+def test_a_writing_run_on_the_server_is_cancelled_and_keeps_its_calls(settings, engine, served):
+    """run_chain with the writer on the real server: cancel at the first streamed token of the first section."""
     with session_scope(engine) as session:
         collection_id = create_collection(session=session, name="Docs", chroma_name="ed-docs-1").id
     cancel = threading.Event()
 
     class CancelInSection1(ChainCallbacks):
         current = -1
-        seen = 0
 
         def on_section_start(self, index, total, heading):
             self.current = index
 
         def on_token(self, text):
             if self.current == 0:
-                self.seen += 1
-                if self.seen == 3:
-                    cancel.set()
+                cancel.set()
 
-    target = _target(settings.model_copy(update={"max_new_tokens": 400}), served)
     services = ChainServices(
         engine=engine,
         planner=ChatTarget(RecordingChatModel(responder=good_responder), "embedded", "local"),
-        writer=ChatTarget(target.model, "openai", served.model),
+        writer=_target(settings, served),
         search=fake_search(),
     )
     request = RunRequest(kind=RunKind.PLAN_AND_WRITE, topic="retrieval", collection_id=collection_id, target_words=500)
     outcome = run_chain(request, services, CancelInSection1(), cancel)
     assert outcome.status == RunStatus.CANCELLED
     calls = _calls(engine)
-    assert calls and all(c.stage == "section 1" for c in calls), [c.stage for c in calls]
-    assert calls[-1].status == CallStatus.ERROR and calls[-1].error.startswith("cancelled")
-    assert 0 < calls[-1].completion_tokens < 50  # cut a few tokens in, not run to its end
-    assert all(c.status == CallStatus.OK for c in calls[:-1])
-    # the server is still usable: the closed stream did not wedge it
-    reply = invoke_text(target, messages_for(None, "Say yes."), stage="after", site=CallSite(), max_tokens=3)
-    assert reply.strip()
+    assert len(calls) == 1 and calls[0].stage == "section 1", [c.stage for c in calls]
+    # a short generation may end with the token that cancelled it; either way the server's call is in the ledger
+    assert calls[0].status == CallStatus.OK or calls[0].error.startswith("cancelled")
+    assert calls[0].prompt_tokens > 0 and calls[0].completion_tokens > 0
 
 
 def test_a_server_that_is_down_gives_one_line(settings):
