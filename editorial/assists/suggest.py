@@ -216,11 +216,23 @@ def suggest_tags(services: EditorServices, *, title: str, body: str, current: li
     ) as record:
         record.prompt_tokens = counter.count_text(plain[:4000])
         found += key_phrases(services.embeddings, plain)
-    tags: list[str] = []
-    for phrase in found:
-        tag = to_tag(phrase)
-        if tag and len(tag) >= 2 and not any(tag.startswith(t) or t.startswith(tag) for t in tags):
-            tags.append(tag)
-        if len(tags) == MAX_TAGS:
-            break
-    return Suggestion("tags", parse_tags(current), tags, method)
+    return Suggestion("tags", parse_tags(current), distinct_tags(found), method)
+
+
+def distinct_tags(phrases: list[str]) -> list[str]:
+    """Up to four dev.to tags from ranked phrases, none a prefix of another.
+
+    Of a two-word phrase and its own first word, the word wins, in the phrase's place ("httpx" over "httpxcli":
+    dev.to tags are mostly single words); otherwise the higher-ranked tag stays.
+    """
+    tags: list[tuple[str, bool]] = []  # (tag, made of two words)
+    for phrase in phrases:
+        tag, joined = to_tag(phrase), " " in phrase.strip()
+        if not tag or len(tag) < 2:
+            continue
+        clash = next((i for i, (t, _) in enumerate(tags) if tag.startswith(t) or t.startswith(tag)), None)
+        if clash is None:
+            tags.append((tag, joined))
+        elif tags[clash][1] and not joined and tags[clash][0].startswith(tag):
+            tags[clash] = (tag, joined)
+    return list(dict.fromkeys(t for t, _ in tags))[:MAX_TAGS]
