@@ -22,7 +22,7 @@ import httpx
 from tests.timing import scaled, wait_until
 
 START_LIMIT_S = 120.0
-"""Load the model and answer /health; about 5 s on a quiet 2-core machine, 50 s seen under load 15."""
+"""Load the model and answer /health (50 s seen at load average 15 on the shared 2-core machine)."""
 
 
 def free_port() -> int:

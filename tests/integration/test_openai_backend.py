@@ -1,4 +1,4 @@
-"""The openai and hf_endpoint backends against a small OpenAI-compatible server started on 127.0.0.1."""
+"""The openai and hf_endpoint backends against a small fake OpenAI-compatible server (real one: test_model_server)."""
 
 from __future__ import annotations
 
