@@ -1,9 +1,11 @@
 """Ask your sources: a short answer to a question over one collection, every sentence checked by the verifier.
 
-The answer comes from the generator (streamed, sentence by sentence through the grounding verifier), or from an
-extractive question-answering model when one is configured. A sentence the verifier does not find supported by
-the passage it cites is dropped, never shown as an answer. When no sentence survives, the closest sentence of the
-retrieved passages is quoted if it is close enough to the question; otherwise the answer is "the sources don't say".
+Extractive first: the retrieved passages' sentences are ranked against the question (:mod:`editorial.assists.evidence`)
+and when none is close enough the answer is "the sources don't say", without calling a model. Otherwise the
+generator phrases a short answer from the best evidence sentences only (streamed, sentence by sentence through the
+grounding verifier); a sentence the verifier does not find supported, that does not answer the question or adds
+nothing to it is dropped, never shown. When no phrased sentence survives, the best evidence sentence is quoted.
+An extractive question-answering model replaces the generator when one is configured.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Engine
 
 from editorial.assists import pipelines
 from editorial.assists.common import cite_closest, embed, ledger_call, sentences, strip_citations
+from editorial.assists.evidence import Evidence, keeps_the_facts, rank, readable
 from editorial.chain.calls import CallSite, ChatTarget, messages_for, stream_text
 from editorial.grounding.schemas import GroundednessReport, Passage, SentenceStatus
 from editorial.grounding.verify import verify_text
@@ -31,24 +33,23 @@ log = logging.getLogger(__name__)
 
 STAGE = "ask"
 MAX_QUESTION_CHARS = 1000
-PASSAGES = 4
+PASSAGES = 5
 MIN_SCORE = 0.3
 """Passages less relevant than this (1 - cosine distance) are not used."""
-QUOTE_MIN_SIMILARITY = 0.45
-"""A quoted source sentence must be at least this similar to the question."""
+EVIDENCE_SENTENCES = 3
+"""Evidence sentences the generator may phrase its answer from (those that answer, best first)."""
+MAX_SENTENCES = 2
 RELEVANCE_MIN = 0.3
 """A generated sentence must be at least this similar to the question (embedding cosine) to count as an answer:
 the verifier checks that the sources say it, this checks that it answers what was asked."""
 QA_MIN_SCORE = 0.2
-PASSAGE_CHARS = 600
-MAX_TOKENS = 80
+MAX_TOKENS = 48
 HISTORY_TURNS = 2
 DECLINED = "The sources don't say."
 
 SYSTEM = (
-    "You answer questions using only the numbered sources. Answer in one or two short sentences and cite the "
-    "source number in brackets, like [1]. If the sources do not answer the question, reply exactly: "
-    "The sources don't say."
+    "You answer questions using only the numbered source sentences. Answer in one short sentence that keeps the "
+    "facts of the source sentence and cite its number in brackets, like [1]."
 )
 _DECLINE_RE = re.compile(r"sources? (?:do(?:es)?n['’]t|do(?:es)? not) (?:say|answer|mention|contain)", re.I)
 _WORD = re.compile(r"[a-z0-9]+")
@@ -65,6 +66,8 @@ class AskServices:
     collection_id: int | None = None
     target: ChatTarget | None = None
     """The generator (the bundled model by default); unused when an extractive QA model is configured."""
+    phrase: bool = True
+    """Let the generator phrase the answer from the evidence; False quotes the best evidence sentence."""
     qa: pipelines.TaskModel | None = None
     vocabulary: Any = None
     search: Callable[[str, int], list[Any]] | None = None
@@ -91,7 +94,7 @@ class AskAnswer:
     dropped: list[str] = field(default_factory=list)
     """Generated sentences the verifier did not accept (kept for the record, never shown as the answer)."""
     method: str = "generated"
-    """generated, extractive (QA model), quoted (closest source sentence) or none."""
+    """phrased (generator, from the evidence), extractive (QA model), quoted (best evidence sentence) or none."""
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_ms: int = 0
@@ -137,9 +140,9 @@ def find_passages(services: AskServices, query: str) -> dict[int, Passage]:
     }
 
 
-def prompt(question: str, passages: dict[int, Passage], history: list[tuple[str, str]]) -> list:
-    """The chat messages: instructions, earlier turns of the conversation, the sources and the question."""
-    listed = "\n".join(f"[{n}] {' '.join(p.text.split())[:PASSAGE_CHARS]}" for n, p in passages.items())
+def prompt(question: str, evidence: list[Evidence], history: list[tuple[str, str]]) -> list:
+    """The chat messages: instructions, earlier turns of the conversation, the evidence sentences and the question."""
+    listed = "\n".join(f"[{e.n}] {e.text}" for e in evidence)
     examples = [(q, a) for q, a in history[-HISTORY_TURNS:]]
     return messages_for(SYSTEM, f"Sources:\n{listed}\n\nQuestion: {question}", examples)
 
@@ -177,21 +180,24 @@ class _SentenceStream:
         self.buffer = ""
 
 
-def _generate(services, question, passages, history, callbacks, answer: AskAnswer) -> list[str]:
+def _phrase(services, question, passages, evidence, history, callbacks, answer: AskAnswer) -> list[str]:
+    """Let the generator phrase a short answer from the evidence sentences only; keep what the verifier accepts."""
     target = services.target
     ledger = LedgerHandler(
         services.engine,
         CallContext(collection_id=services.collection_id, stage=STAGE),
         counter=token_counter_for(target.model),
     )
+    used = {e.n: passages[e.n] for e in evidence}
     kept: list[str] = []
 
     def accept(sentence: str) -> None:
-        if _DECLINE_RE.search(sentence):
+        if len(kept) >= MAX_SENTENCES or _DECLINE_RE.search(sentence):
             answer.dropped.append(sentence)
             return
-        cited = cite_closest(sentence, passages)
-        if check(cited, passages, services.vocabulary) and _relevant(services, question, sentence):
+        cited = cite_closest(sentence, used)
+        informative = keeps_the_facts(strip_citations(sentence), evidence, question)
+        if informative and check(cited, passages, services.vocabulary) and _relevant(services, question, sentence):
             kept.append(cited)
             callbacks.on_sentence(cited)
         else:
@@ -205,7 +211,7 @@ def _generate(services, question, passages, history, callbacks, answer: AskAnswe
 
     stream_text(
         target,
-        prompt(question, passages, history),
+        prompt(question, evidence, history),
         stage=STAGE,
         site=CallSite(ledger=ledger),
         max_tokens=MAX_TOKENS,
@@ -235,7 +241,7 @@ def _extract(services, question, passages, callbacks, answer: AskAnswer) -> list
     answer.completion_tokens += record.completion_tokens
     if best is None:
         return []
-    sentence = f"{best[2].rstrip().rstrip('.')} [{best[1]}]."
+    sentence = f"{readable(best[2]).rstrip().rstrip('.')} [{best[1]}]."
     if not check(sentence, passages, services.vocabulary):
         answer.dropped.append(sentence)
         return []
@@ -253,18 +259,9 @@ def _sentence_around(text: str, start: int, end: int) -> str:
     return text[start:end]
 
 
-def _quote(services, question, passages, callbacks, answer: AskAnswer) -> list[str]:
-    """The retrieved sentence closest to the question (embedding similarity), when it is close enough."""
-    candidates = [(n, s) for n, p in passages.items() for s in sentences(p.text) if 4 <= len(s.split()) <= 60]
-    if not candidates:
-        return []
-    vectors = embed(services.embeddings, [question] + [s for _, s in candidates])
-    similarity = vectors[1:] @ vectors[0]
-    best = int(np.argmax(similarity))
-    if float(similarity[best]) < QUOTE_MIN_SIMILARITY:
-        return []
-    n, text = candidates[best]
-    sentence = f"{strip_citations(text).rstrip().rstrip('.')} [{n}]."
+def _quote(services, passages, best: Evidence, callbacks) -> list[str]:
+    """The best evidence sentence itself, cited (when the verifier accepts it, as it should for a source's words)."""
+    sentence = f"{strip_citations(best.text).rstrip().rstrip('.')} [{best.n}]."
     if not check(sentence, passages, services.vocabulary):
         return []
     callbacks.on_sentence(sentence)
@@ -290,16 +287,18 @@ def ask(
     if not question:
         answer.text = "Ask a question about this collection."
         return answer
-    passages = find_passages(services, retrieval_query(question, history))
+    query = retrieval_query(question, history)
+    passages = find_passages(services, query)
     answer.passages = passages
     kept: list[str] = []
-    if passages:
-        if services.qa is not None:
-            kept, answer.method = _extract(services, question, passages, callbacks, answer), "extractive"
-        elif services.target is not None:
-            kept, answer.method = _generate(services, question, passages, history, callbacks, answer), "generated"
-        if not kept:
-            kept, answer.method = _quote(services, question, passages, callbacks, answer), "quoted"
+    if passages and services.qa is not None:
+        kept, answer.method = _extract(services, question, passages, callbacks, answer), "extractive"
+    ranked = rank(services.embeddings, question, passages, query) if passages and not kept else []
+    evidence = [e for e in ranked if e.answers][:EVIDENCE_SENTENCES]
+    if evidence and services.target is not None and services.phrase:
+        kept, answer.method = _phrase(services, question, passages, evidence, history, callbacks, answer), "phrased"
+    if evidence and not kept:
+        kept, answer.method = _quote(services, passages, evidence[0], callbacks), "quoted"
     if kept:
         answer.text, answer.declined = " ".join(kept), False
         answer.report = verify_text(answer.text, passages, vocabulary=services.vocabulary)

@@ -15,7 +15,7 @@ from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
 from editorial.assists import pipelines
 from editorial.assists.common import bounded, embed, embedding_counter, embedding_name, ledger_call, sentences
-from editorial.assists.summaries import extractive, passages_of, verified_sentences
+from editorial.assists.summaries import central_recorded, generate_checked, passages_of, summarize_recorded
 from editorial.chain.calls import CallSite, ChatTarget, invoke_text, messages_for
 from editorial.frontmatter import MAX_TAG_CHARS, MAX_TAGS, parse_tags
 from editorial.grounding.verify import STOPWORDS as VERIFIER_STOPWORDS
@@ -92,49 +92,54 @@ def suggest_description(
     if not plain:
         return Suggestion("description", current, current, "none", ["The post has no prose to describe yet."])
     passages = passages_of([p for p in re.split(r"\n\s*\n", bounded(body)) if p.strip()])
-    notes: list[str] = []
-    generated, method = "", ""
+    owner = {"draft_id": draft_id}
+    generate, method = None, ""
     model = pipelines.load_task_model(services.settings, "summarization")
     if model is not None:
-        with ledger_call(
-            services.engine, stage=DESCRIPTION_STAGE, backend="transformers", model=model.name, draft_id=draft_id
-        ) as record:
-            record.prompt_tokens = min(model.count(bounded(plain, 20_000)), pipelines.MAX_INPUT_TOKENS)
-            generated = pipelines.summarize(model, plain, max_new_tokens=48)
-            record.completion_tokens = model.count(generated)
-        method = model.name
+        generate, method = (
+            lambda: summarize_recorded(
+                services.engine, model, plain, stage=DESCRIPTION_STAGE, max_new_tokens=48, **owner
+            ),
+            model.name,
+        )
     elif services.target is not None:
-        ledger = LedgerHandler(
+        generate, method = lambda: _generate_description(services, title, plain, draft_id), services.target.name
+    checked = generate_checked(
+        generate,
+        method,
+        passages,
+        lambda: central_recorded(
+            services.settings,
             services.engine,
-            CallContext(draft_id=draft_id, stage=DESCRIPTION_STAGE),
-            counter=token_counter_for(services.target.model),
-        )
-        user = f"Title: {title}\nPost: {plain[:POST_CHARS]}\n\nDescribe this post in one sentence of under 25 words."
-        generated = invoke_text(
-            services.target,
-            messages_for(DESCRIPTION_SYSTEM, user),
+            services.embeddings,
+            plain,
             stage=DESCRIPTION_STAGE,
-            site=CallSite(ledger=ledger),
-            max_tokens=48,
-        )
-        method = services.target.name
-    if generated:
-        kept, refused = verified_sentences(generated, passages, services.vocabulary)
-        if kept:
-            return Suggestion("description", current, fit_description(kept[0]), method)
-        notes += [f"Not used (the post does not support it): {sentence}" for sentence in refused[:2]]
-    counter = embedding_counter(services.embeddings)
-    with ledger_call(
+            count=1,
+            max_words=30,
+            **owner,
+        ),
+        "extractive (the post's most central sentence)",
+        services.vocabulary,
+    )
+    notes = [f"Not used (the post does not support it): {sentence}" for sentence in checked.refused[:2]]
+    suggested = fit_description(checked.sentences[0]) if checked.sentences else current
+    return Suggestion("description", current, suggested, checked.method, notes)
+
+
+def _generate_description(services: EditorServices, title: str, plain: str, draft_id: int | None) -> str:
+    ledger = LedgerHandler(
         services.engine,
+        CallContext(draft_id=draft_id, stage=DESCRIPTION_STAGE),
+        counter=token_counter_for(services.target.model),
+    )
+    user = f"Title: {title}\nPost: {plain[:POST_CHARS]}\n\nDescribe this post in one sentence of under 25 words."
+    return invoke_text(
+        services.target,
+        messages_for(DESCRIPTION_SYSTEM, user),
         stage=DESCRIPTION_STAGE,
-        backend="embedded",
-        model=embedding_name(services.settings),
-        draft_id=draft_id,
-    ) as record:
-        record.prompt_tokens = counter.count_text(bounded(plain, 50_000))
-        central = extractive(services.embeddings, plain, count=1, max_words=30)
-    suggested = fit_description(central[0]) if central else current
-    return Suggestion("description", current, suggested, "extractive (the post's most central sentence)", notes)
+        site=CallSite(ledger=ledger),
+        max_tokens=48,
+    )
 
 
 # --------------------------------------------------------------------------- tags
@@ -211,11 +216,23 @@ def suggest_tags(services: EditorServices, *, title: str, body: str, current: li
     ) as record:
         record.prompt_tokens = counter.count_text(plain[:4000])
         found += key_phrases(services.embeddings, plain)
-    tags: list[str] = []
-    for phrase in found:
-        tag = to_tag(phrase)
-        if tag and len(tag) >= 2 and not any(tag.startswith(t) or t.startswith(tag) for t in tags):
-            tags.append(tag)
-        if len(tags) == MAX_TAGS:
-            break
-    return Suggestion("tags", parse_tags(current), tags, method)
+    return Suggestion("tags", parse_tags(current), distinct_tags(found), method)
+
+
+def distinct_tags(phrases: list[str]) -> list[str]:
+    """Up to four dev.to tags from ranked phrases, none a prefix of another.
+
+    Of a two-word phrase and its own first word, the word wins, in the phrase's place ("httpx" over "httpxcli":
+    dev.to tags are mostly single words); otherwise the higher-ranked tag stays.
+    """
+    tags: list[tuple[str, bool]] = []  # (tag, made of two words)
+    for phrase in phrases:
+        tag, joined = to_tag(phrase), " " in phrase.strip()
+        if not tag or len(tag) < 2:
+            continue
+        clash = next((i for i, (t, _) in enumerate(tags) if tag.startswith(t) or t.startswith(tag)), None)
+        if clash is None:
+            tags.append((tag, joined))
+        elif tags[clash][1] and not joined and tags[clash][0].startswith(tag):
+            tags[clash] = (tag, joined)
+    return list(dict.fromkeys(t for t, _ in tags))[:MAX_TAGS]

@@ -5,6 +5,7 @@ Used for "Summarize a source" on the Sources page and as the fallback of the des
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,61 @@ def verified_sentences(text: str, passages: dict[int, Passage], vocabulary: Any 
     return kept, refused
 
 
+@dataclass
+class Checked:
+    """What :func:`generate_checked` made: the sentences to show, how, and generated sentences the verifier refused."""
+
+    sentences: list[str]
+    method: str
+    refused: list[str] = field(default_factory=list)
+
+
+def generate_checked(
+    generate: Callable[[], str] | None,
+    method: str,
+    passages: dict[int, Passage],
+    fallback: Callable[[], list[str]],
+    fallback_method: str,
+    vocabulary: Any = None,
+) -> Checked:
+    """Generate, keep the sentences the verifier finds in ``passages``, else fall back to an extractive choice.
+
+    The one sequence behind every generated assist text (a description, a source summary): generated text is never
+    shown unless the verifier supports it. ``generate`` (None when no model is available) records its own call;
+    ``fallback`` is only called when generation gave no supported sentence.
+    """
+    refused: list[str] = []
+    if generate is not None:
+        generated = generate()
+        if generated:
+            kept, refused = verified_sentences(generated, passages, vocabulary)
+            if kept:
+                return Checked(kept, method, refused)
+    return Checked(fallback(), fallback_method, refused)
+
+
+def summarize_recorded(
+    engine, model: pipelines.TaskModel, text: str, *, stage: str, max_new_tokens: int | None = None, **owner: Any
+) -> str:
+    """Run the summarization model on ``text`` and record the call (``owner``: draft_id or collection_id)."""
+    with ledger_call(engine, stage=stage, backend="transformers", model=model.name, **owner) as record:
+        record.prompt_tokens = min(model.count(bounded(text, 20_000)), pipelines.MAX_INPUT_TOKENS)
+        extra = {} if max_new_tokens is None else {"max_new_tokens": max_new_tokens}
+        generated = pipelines.summarize(model, text, **extra)
+        record.completion_tokens = model.count(generated)
+    return generated
+
+
+def central_recorded(
+    settings, engine, embeddings: Any, text: str, *, stage: str, count: int = 3, max_words: int = 45, **owner: Any
+) -> list[str]:
+    """:func:`extractive` with the embedding model, recorded in the ledger (``owner``: draft_id or collection_id)."""
+    counter = embedding_counter(embeddings)
+    with ledger_call(engine, stage=stage, backend="embedded", model=embedding_name(settings), **owner) as record:
+        record.prompt_tokens = counter.count_text(bounded(text, 50_000))
+        return extractive(embeddings, text, count=count, max_words=max_words)
+
+
 def summarize_source(
     settings,
     engine,
@@ -99,24 +155,17 @@ def summarize_source(
     if not text.strip():
         return Summary("This source has no stored text.", "none")
     model = pipelines.load_task_model(settings, "summarization")
-    if model is not None:
-        with ledger_call(
-            engine, stage=SOURCE_STAGE, backend="transformers", model=model.name, collection_id=collection_id
-        ) as record:
-            record.prompt_tokens = min(model.count(bounded(text, 20_000)), pipelines.MAX_INPUT_TOKENS)
-            generated = pipelines.summarize(model, text)
-            record.completion_tokens = model.count(generated)
-        kept, refused = verified_sentences(generated, passages_of(chunks, source_name), vocabulary)
-        if kept:
-            return Summary(" ".join(kept), model.name, refused)
-    else:
-        refused = []
-    counter = embedding_counter(embeddings)
-    with ledger_call(
-        engine, stage=SOURCE_STAGE, backend="embedded", model=embedding_name(settings), collection_id=collection_id
-    ) as record:
-        record.prompt_tokens = counter.count_text(bounded(text, 50_000))
-        chosen = extractive(embeddings, text)
-    if not chosen:
-        return Summary("This source has no sentences to summarize (only code, tables or headings).", "none", refused)
-    return Summary(" ".join(chosen), "extractive", refused)
+    owner = {"collection_id": collection_id}
+    checked = generate_checked(
+        (lambda: summarize_recorded(engine, model, text, stage=SOURCE_STAGE, **owner)) if model else None,
+        model.name if model else "",
+        passages_of(chunks, source_name),
+        lambda: central_recorded(settings, engine, embeddings, text, stage=SOURCE_STAGE, **owner),
+        "extractive",
+        vocabulary,
+    )
+    if not checked.sentences:
+        return Summary(
+            "This source has no sentences to summarize (only code, tables or headings).", "none", checked.refused
+        )
+    return Summary(" ".join(checked.sentences), checked.method, checked.refused)

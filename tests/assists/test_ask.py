@@ -47,7 +47,7 @@ def test_a_supported_answer_streams_with_its_citation_and_is_recorded(settings, 
     answer = ask(
         services, "Which Python version does Rich require?", callbacks=AskCallbacks(on_sentence=streamed.append)
     )
-    assert not answer.declined and answer.method == "generated"
+    assert not answer.declined and answer.method == "phrased"
     assert answer.text == "Rich requires Python 3.8 or later [1]."
     assert streamed == [answer.text]
     assert answer.passages[1].source_name == "rich.md" and answer.cited == [1]
@@ -55,7 +55,8 @@ def test_a_supported_answer_streams_with_its_citation_and_is_recorded(settings, 
     assert answer.report is not None and not answer.report.unsupported
     (call,) = _calls(engine)
     assert call.stage == "ask" and call.prompt_tokens > 0 and call.completion_tokens > 0
-    assert "[1] Rich works with Linux" in model.prompts[0]
+    assert "[1] Rich requires Python 3.8 or later." in model.prompts[0]  # only the evidence reaches the model
+    assert "Linux" not in model.prompts[0]
     assert answer.with_citation() == "Rich requires Python 3.8 or later (source: rich.md)."
 
 
@@ -92,7 +93,7 @@ def test_follow_ups_keep_the_conversation_and_turns_are_stored(settings, engine,
     first = ask(services, "Which operating systems does Rich work with?")
     conversations.store(engine, conversation=conversation, answer=first)
     stored = conversations.turns(engine, conversation=conversation)
-    follow = ask(services, "And which Python version?", conversations.history(stored))
+    follow = ask(services, "And which Python version does Rich require?", conversations.history(stored))
     assert "Which operating systems does Rich work with?" in model.prompts[1]  # earlier turn in the prompt
     assert follow.passages[1].source_name == "rich.md"  # retrieval used the previous question too
     conversations.store(engine, conversation=conversation, answer=follow)

@@ -63,6 +63,17 @@ def test_a_model_that_is_not_available_offline_gives_one_line_naming_it(settings
     assert "someone/not-a-cached-model" in message and "\n" not in message and "offline" in message
 
 
+@pytest.mark.parametrize("task", sorted(pipelines.TASKS))
+def test_every_task_names_a_missing_model_in_one_line(settings, tmp_path, task):
+    """question-answering, summarization, token-, text- and zero-shot-classification: a missing id or folder."""
+    for name in (f"someone/missing-{task}-model", str(tmp_path / f"missing-{task}-folder")):
+        configured = settings.model_copy(update={pipelines.TASKS[task].field: name, "hf_hub_offline": True})
+        with pytest.raises(pipelines.TaskModelUnavailable) as caught:
+            pipelines.load_task_model(configured, task)
+        message = str(caught.value)
+        assert f"'{name}'" in message and "\n" not in message and "not available offline" in message
+
+
 def test_blank_means_bundled_and_overrides_are_saved(settings, engine, tiny_models):
     assert pipelines.load_task_model(settings, "qa") is None
     pipelines.save_task_override(engine, "qa", str(tiny_models["qa"]))

@@ -1,7 +1,9 @@
 """A small OpenAI-compatible HTTP server on 127.0.0.1 for tests: /v1/models and /v1/chat/completions.
 
 It answers like a real server (JSON or server-sent events, a ``usage`` block, JSON for ``response_format``)
-with text from a responder function, checks the bearer key when one is set, and records every request.
+with text from a responder function, checks the bearer key when one is set, and records every request. For error
+tests it can answer the first chat requests with given HTTP statuses (``failures``) and wait before answering
+(``delay_s``); the real-model server is :mod:`tests.integration.model_server`.
 """
 
 from __future__ import annotations
@@ -38,8 +40,11 @@ class FakeOpenAIServer:
         *,
         api_key: str | None = None,
         structured: Callable[[dict], dict] | None = None,
+        failures: list[int] | None = None,
+        delay_s: float = 0.0,
     ):
         self.responder, self.api_key, self.structured = responder, api_key, structured
+        self.failures, self.delay_s = list(failures or []), delay_s
         self.requests: list[dict[str, Any]] = []
         server = self
 
@@ -78,6 +83,12 @@ class FakeOpenAIServer:
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     self._json(404, {"error": {"message": "not found"}})
                     return
+                if server.failures:
+                    status = server.failures.pop(0)
+                    self._json(status, {"error": {"message": f"injected HTTP {status}", "type": "server_error"}})
+                    return
+                if server.delay_s:
+                    time.sleep(server.delay_s)
                 messages = _messages(payload)
                 if payload.get("response_format") and server.structured is not None:
                     text = json.dumps(server.structured(payload))
