@@ -39,6 +39,7 @@ from tests.browser.ui import (
     textbox,
     upload,
     wait_for_text,
+    wait_saved,
 )
 from tests.timing import scaled, wait_until
 
@@ -254,7 +255,7 @@ def editor_asks_and_takes_a_tag(j: Journey) -> None:
     box = page.locator('[data-testid="stChatInputTextArea"]')
     box.fill("How large should chunks be?")
     box.press("Enter")
-    page.get_by_text("Passages (", exact=False).first.wait_for(timeout=600_000)
+    page.get_by_text("Passages (", exact=False).first.wait_for(timeout=scaled(600_000))
     assert j.query("SELECT count(*) FROM ask_turn") == [(1,)]
     assert j.query("SELECT count(*) FROM llm_call WHERE stage = 'ask'")[0][0] >= 1
     screenshot(page, "09a-ask")
@@ -290,7 +291,7 @@ def editor_edits_and_submits(j: Journey) -> None:
     wait_for_text(page, "An editor's note: measure retrieval before tuning prompts.")  # the live preview
     screenshot(page, "10-editor-edit")
     click(page, "Save")
-    page.get_by_text("saved", exact=True).wait_for()
+    wait_saved(page, 2)
     click(page, "Submit for review")
     wait_for_text(page, "Waiting for a reviewer")
     assert j.query("SELECT status, version FROM draft WHERE id = ?", j.draft_id) == [("IN_REVIEW", 2)]
@@ -321,7 +322,7 @@ def editor_revises(j: Journey) -> None:
     body.press("Tab")
     wait_for_app(page)
     click(page, "Save")
-    page.get_by_text("saved", exact=True).wait_for()
+    wait_saved(page, 3)
     click(page, "Submit for review")
     wait_for_text(page, "Waiting for a reviewer")
     assert j.query("SELECT status, version FROM draft WHERE id = ?", j.draft_id) == [("IN_REVIEW", 3)]

@@ -183,3 +183,16 @@ def assert_nothing_injected(page) -> None:
     probe = page.evaluate(INJECTION_PROBE)
     assert page.dialogs == [], page.dialogs
     assert probe == {"injected": False, "scripts": 0, "handlers": 0, "jsLinks": 0, "iframes": 0, "images": 0}, probe
+
+
+def wait_saved(page, revision: int | None = None) -> None:
+    """Wait until the Editor's header says the text is saved (as revision ``revision`` when given)."""
+    page.wait_for_function(
+        """n => {
+            const text = document.querySelector('[data-testid="stMain"]').innerText;
+            return /(^|[^n])saved\\b/.test(text) && !text.includes('unsaved changes')
+                && (n === null || text.includes('· revision ' + n));
+        }""",
+        arg=revision,
+    )
+    wait_for_app(page)
