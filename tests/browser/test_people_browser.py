@@ -45,6 +45,7 @@ def app(tmp_path_factory):
 
 
 def _nav_paths(page) -> list[str]:
+    page.locator('[data-testid="stSidebarNav"] a').first.wait_for()  # the menu arrives with the first page run
     return page.locator('[data-testid="stSidebarNav"] a').evaluate_all(
         "links => links.map(link => new URL(link.href).pathname)"
     )
@@ -52,7 +53,7 @@ def _nav_paths(page) -> list[str]:
 
 def test_an_editor_cannot_reach_approve_export_or_users(app, page):
     login(page, app.url, "ed", password("ed"))
-    assert _nav_paths(page) == ["/", "/Drafts", "/Editor", "/Sources", "/Plan-&-Write", "/Usage"]
+    assert _nav_paths(page) == ["/", "/Drafts", "/Editor", "/Sources", "/Plan-&-Write", "/Ask", "/Usage"]
 
     # Typing the address inside the session: the gate refuses with one line, the page never runs.
     for path, title, action in (
