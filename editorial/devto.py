@@ -201,6 +201,8 @@ class DevtoClient:
                 raise DevtoError(
                     f"dev.to could not be reached to check for an earlier article ({type(exc).__name__})."
                 ) from exc
+            if response.status_code in (401, 403):
+                raise DevtoError(f"dev.to refused the API key ({response.status_code}); check it.")
             if response.status_code >= 400:
                 raise DevtoError(f"dev.to refused the lookup of earlier articles ({response.status_code}); try again.")
             try:

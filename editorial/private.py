@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from pathlib import Path
@@ -18,9 +19,15 @@ def private_dir(path: Path) -> Path:
 
 
 def private_file(path: Path) -> Path:
-    """Create ``path`` empty if it is missing, and make it 0600 (its folder 0700)."""
+    """Create ``path`` empty if it is missing, and make it 0600 (its folder 0700).
+
+    An existing file is never opened: closing any descriptor of a file drops every POSIX lock the process holds
+    on it, and for an open SQLite database that lets another process delete the WAL under live connections.
+    """
     private_dir(path.parent)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):  # created meanwhile by another process: leave it alone
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
     os.chmod(path, FILE_MODE)
     return path
 

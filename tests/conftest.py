@@ -19,8 +19,9 @@ pytest_plugins = ["tests.engines"]  # every database/vector-store engine: Postgr
 
 
 QUARANTINED = {
-    "tests/browser/": "the browser suite failed after merging eight branches in one session "
-    "(hostile sources/draft/front matter/dev.to tests seen failing, the rest unverified)",
+    "tests/browser/test_crash_browser.py": "repaired (session 3) and seen passing once; waits for a second pass",
+    "tests/browser/test_journey.py": "repaired up to the approval (session 3); the review of revision 3 does not "
+    "flag the editor's unsourced claim, so no acknowledgement is asked (grounding report of edited revisions)",
     "tests/integration/test_chain_embedded.py": "the real-model chain tests fail against the new grounded writer",
     "tests/integration/test_grounding_embedded.py": "the grounded-post test over real documents fails",
 }

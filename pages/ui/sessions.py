@@ -4,12 +4,17 @@ The cookie is HttpOnly: page JavaScript can neither read nor write it. After a l
 posts a one-time ticket to ``/api/session/claim`` (served by ``serve.py``), whose answer sets
 the cookie; logging out posts to ``/api/session/logout``, which deletes it. Both posts run in a
 tiny ``st.components.v2`` component (no iframe, no cookie value in the page).
+
+A post that succeeds triggers no rerun: a rerun requested by a component while the person
+is already clicking through to another page carries the old page and sends them back there.
+Only a failure reports back, to be logged.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+import time
 
 import streamlit as st
 
@@ -33,7 +38,7 @@ export default function (component) {
         credentials: "same-origin",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ ticket: data.ticket || "" }),
-    }).then(r => setTriggerValue("done", r.status))
+    }).then(r => { if (r.status !== 204) { setTriggerValue("done", r.status); } })
       .catch(() => setTriggerValue("done", 0));
 }
 """
@@ -49,7 +54,8 @@ def cookie_session_id() -> str | None:
 
 def ask_for_cookie(ticket: str) -> None:
     """Have the browser trade ``ticket`` for the session cookie on the next render."""
-    st.session_state[Keys.CLAIM_TICKET] = ticket
+    st.session_state.pop(Keys.FORGET_COOKIE, None)
+    st.session_state[Keys.CLAIM_TICKET] = (ticket, time.monotonic())
 
 
 def ask_to_forget_cookie() -> None:
@@ -64,18 +70,21 @@ def _status(key: str):
 
 def _claimed() -> None:
     status = _status("session_claim")
-    if status != 204:
-        log.warning("the browser could not store the session cookie (HTTP %s); is the app served by serve.py?", status)
+    log.warning("the browser could not store the session cookie (HTTP %s); is the app served by serve.py?", status)
     st.session_state.pop(Keys.CLAIM_TICKET, None)
 
 
 def _forgotten() -> None:
+    log.warning("the browser could not delete the session cookie (HTTP %s)", _status("session_forget"))
     st.session_state.pop(Keys.FORGET_COOKIE, None)
 
 
 def sync_cookie() -> None:
     """Render the pending cookie request (store after a login, delete after a logout), if any."""
-    ticket = st.session_state.get(Keys.CLAIM_TICKET)
+    ticket, issued = st.session_state.get(Keys.CLAIM_TICKET) or ("", 0.0)
+    if ticket and time.monotonic() - issued > sessions.CLAIM_SECONDS:  # spent or expired: stop rendering it
+        st.session_state.pop(Keys.CLAIM_TICKET, None)
+        ticket = ""
     if ticket:
         _poster(key="session_claim", data={"url": CLAIM_PATH, "ticket": ticket}, height=0, on_done_change=_claimed)
     elif st.session_state.get(Keys.FORGET_COOKIE):

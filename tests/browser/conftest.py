@@ -171,4 +171,5 @@ def wait_for_app(page, timeout: float | None = None) -> None:
                 && !document.querySelector('[data-stale="true"]');
         }""",
         timeout=timeout,
+        polling=100,  # not requestAnimationFrame, which does not fire in a page that is not painted
     )

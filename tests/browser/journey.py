@@ -39,6 +39,7 @@ from tests.browser.ui import (
     textbox,
     upload,
     wait_for_text,
+    wait_saved,
 )
 from tests.timing import scaled, wait_until
 
@@ -54,6 +55,8 @@ UPLOADS = [
 PASSWORDS = {"boss": "boss-quiet-harbour", "ed": "ed-quiet-harbour", "rita": "rita-quiet-harbour"}
 TOPIC = "retrieval-augmented generation"
 EDITED_HEADING = "Why retrieval keeps answers grounded"
+# A claim with a name and a number that no source mentions: the verifier cannot back it.
+UNSOURCED_CLAIM = "Zanzibar Labs cut unsupported sentences by 47 percent in 2023 by citing every claim."
 
 
 @dataclass
@@ -254,7 +257,7 @@ def editor_asks_and_takes_a_tag(j: Journey) -> None:
     box = page.locator('[data-testid="stChatInputTextArea"]')
     box.fill("How large should chunks be?")
     box.press("Enter")
-    page.get_by_text("Passages (", exact=False).first.wait_for(timeout=600_000)
+    page.get_by_text("Passages (", exact=False).first.wait_for(timeout=scaled(600_000))
     assert j.query("SELECT count(*) FROM ask_turn") == [(1,)]
     assert j.query("SELECT count(*) FROM llm_call WHERE stage = 'ask'")[0][0] >= 1
     screenshot(page, "09a-ask")
@@ -290,7 +293,7 @@ def editor_edits_and_submits(j: Journey) -> None:
     wait_for_text(page, "An editor's note: measure retrieval before tuning prompts.")  # the live preview
     screenshot(page, "10-editor-edit")
     click(page, "Save")
-    page.get_by_text("saved", exact=True).wait_for()
+    wait_saved(page, 2)
     click(page, "Submit for review")
     wait_for_text(page, "Waiting for a reviewer")
     assert j.query("SELECT status, version FROM draft WHERE id = ?", j.draft_id) == [("IN_REVIEW", 2)]
@@ -317,11 +320,11 @@ def editor_revises(j: Journey) -> None:
     wait_for_text(page, "Please add a short conclusion.")
     open_tab(page, "Edit")
     body = _editor_body(page)
-    body.fill(body.input_value().rstrip() + "\n\n## In short\n\nGround every claim in a passage you can cite.\n")
+    body.fill(body.input_value().rstrip() + f"\n\n## In short\n\n{UNSOURCED_CLAIM}\n")
     body.press("Tab")
     wait_for_app(page)
     click(page, "Save")
-    page.get_by_text("saved", exact=True).wait_for()
+    wait_saved(page, 3)
     click(page, "Submit for review")
     wait_for_text(page, "Waiting for a reviewer")
     assert j.query("SELECT status, version FROM draft WHERE id = ?", j.draft_id) == [("IN_REVIEW", 3)]
@@ -335,7 +338,7 @@ def reviewer_approves_and_exports(j: Journey, downloads: Path) -> Path:
     page = j.page("rita")
     go(page, "Review")
     wait_for_text(page, "Changes since the last review")
-    # The editor's last paragraph cites nothing: approving needs the acknowledgement, which the timeline records.
+    # The editor's last paragraph is a claim no source backs: approving needs the acknowledgement (recorded).
     before = runs(page)
     page.get_by_text(re.compile(r"^(I have read the \d+ unsupported sentence|No sources stand behind)")).click()
     settle(page, before)
@@ -362,7 +365,7 @@ def reviewer_approves_and_exports(j: Journey, downloads: Path) -> Path:
     assert front_matter["title"]
     assert f"## {EDITED_HEADING}" in body
     assert "An editor's note: measure retrieval before tuning prompts." in body
-    assert body.rstrip().endswith("Ground every claim in a passage you can cite.")
+    assert body.rstrip().endswith(UNSOURCED_CLAIM)
     wait_for_rows(
         j.data_dir, "SELECT 1 FROM draft WHERE id = ? AND status = 'EXPORTED'", j.draft_id,
         what="the download to be recorded as an export", limit_s=30, server=j.server,

@@ -6,6 +6,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from db.models import User
 from db.session import session_scope
@@ -67,19 +68,34 @@ def seed_draft(data_dir: Path, *, title: str, body: str, author_id: int, status:
 
 
 class FakeDevto:
-    """A local stand-in for the dev.to API that answers every create with the next canned error."""
+    """A local stand-in for the dev.to API: every create or update gets the next canned answer.
 
-    def __init__(self, answers: list[tuple[int, dict]]):
+    ``GET /api/articles/me/all`` (the lookup the app makes before re-sending an unconfirmed create) lists
+    ``articles`` (none by default), as dev.to lists the account's articles.
+    """
+
+    def __init__(self, answers: list[tuple[int, dict]], articles: list[dict] | None = None):
         self.answers = list(answers)
+        self.articles = list(articles or [])
         self.requests: list[tuple[str, str, dict]] = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                fake.requests.append((self.command, self.path, {}))
+                if self.path.split("?")[0] == "/api/articles/me/all":
+                    page = parse_qs(urlsplit(self.path).query).get("page", ["1"])[0]
+                    self._answer(200, fake.articles if page == "1" else [])
+                else:
+                    self._answer(404, {"error": "not found"})
+
             def do_POST(self):
                 length = int(self.headers.get("content-length") or 0)
                 payload = json.loads(self.rfile.read(length) or b"{}")
                 fake.requests.append((self.command, self.path, payload))
-                status, answer = fake.answers.pop(0) if fake.answers else (500, {"error": "no answer left"})
+                self._answer(*(fake.answers.pop(0) if fake.answers else (500, {"error": "no answer left"})))
+
+            def _answer(self, status, answer):
                 data = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")

@@ -19,6 +19,7 @@ from tests.browser.ui import (
     select,
     textbox,
     wait_for_text,
+    wait_saved,
 )
 
 pytestmark = pytest.mark.browser
@@ -44,6 +45,7 @@ def app(tmp_path_factory):
 
 
 def _nav_paths(page) -> list[str]:
+    page.locator('[data-testid="stSidebarNav"] a').first.wait_for()  # the menu arrives with the first page run
     return page.locator('[data-testid="stSidebarNav"] a').evaluate_all(
         "links => links.map(link => new URL(link.href).pathname)"
     )
@@ -51,7 +53,7 @@ def _nav_paths(page) -> list[str]:
 
 def test_an_editor_cannot_reach_approve_export_or_users(app, page):
     login(page, app.url, "ed", password("ed"))
-    assert _nav_paths(page) == ["/", "/Drafts", "/Editor", "/Sources", "/Plan-&-Write", "/Usage"]
+    assert _nav_paths(page) == ["/", "/Drafts", "/Editor", "/Sources", "/Plan-&-Write", "/Ask", "/Usage"]
 
     # Typing the address inside the session: the gate refuses with one line, the page never runs.
     for path, title, action in (
@@ -129,7 +131,7 @@ def test_two_editors_one_draft_the_second_save_is_refused_and_recoverable(app, b
         _type_body(second, "Eve's version of the post, typed at the same time.")
 
         click(first, "Save")
-        first.get_by_text("saved", exact=True).wait_for()
+        wait_saved(first, 2)
         click(second, "Save")
         shown = errors(second)
         assert len(shown) == 1 and "revision 2" in shown[0] and "\n" not in shown[0], shown
@@ -148,7 +150,7 @@ def test_two_editors_one_draft_the_second_save_is_refused_and_recoverable(app, b
 
         click(second, "Keep my text and save it on top of the current revision")
         click(second, "Save")
-        second.get_by_text("saved", exact=True).wait_for()
+        wait_saved(second)
         with engine_for(app.data_dir).connect() as connection:
             current = connection.exec_driver_sql(
                 "SELECT r.body FROM revision r JOIN draft d ON d.id = r.draft_id AND d.version = r.number "

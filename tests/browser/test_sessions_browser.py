@@ -14,6 +14,7 @@ from editorial.sessions import COOKIE_NAME
 from tests.browser.conftest import screenshot, start_app, wait_for_app
 from tests.browser.seed import engine_for, password, seed_draft, seed_people
 from tests.browser.ui import MAIN, click, fill, go, login, main_text, runs, settle, upload, wait_for_text
+from tests.timing import scaled
 
 pytestmark = pytest.mark.browser
 
@@ -147,7 +148,7 @@ def test_leave_a_run_reload_and_come_back_to_it(app, page):
     click(page, "Create collection")
     upload(page, sorted(CORPUS.glob("*.md"))[:2])
     click(page, "Ingest files")
-    wait_for_text(page, "Last upload", timeout=600_000)
+    wait_for_text(page, "Last upload", timeout=scaled(600_000))
 
     go(page, "Plan & Write")
     fill(page, "Topic", "retrieval-augmented generation")
@@ -172,7 +173,7 @@ def test_leave_a_run_reload_and_come_back_to_it(app, page):
     tab.close()
 
     click(page, "Cancel", exact=False, wait=False)
-    wait_for_text(page, f"Run {run_id} cancelled", timeout=600_000)
+    wait_for_text(page, f"Run {run_id} cancelled", timeout=scaled(600_000))
     wait_for_app(page)
     before = runs(page)
     page.wait_for_timeout(3_000)  # a window in which a polling panel would have rerun three times

@@ -10,21 +10,25 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from tests.browser.conftest import wait_for_app
 from tests.timing import scaled
 
-MAIN = '[data-testid="stMain"]'
+# The main area: `stMain`, or on a page with a chat input at its foot `stAppScrollToBottomContainer` instead.
+MAIN = ':is([data-testid="stMain"], [data-testid="stAppScrollToBottomContainer"])'
 
 # What an injected script or handler would leave behind; checked after every hostile render.
-INJECTION_PROBE = """() => ({
-    injected: window.__pwned === true,
-    scripts: [...document.querySelectorAll('[data-testid="stMain"] script')].length,
-    handlers: [...document.querySelectorAll('[data-testid="stMain"] *')]
-        .filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
-    jsLinks: [...document.querySelectorAll('[data-testid="stMain"] a[href], [data-testid="stMain"] iframe[src]')]
-        .filter(e => /^\\s*(javascript|data|vbscript):/i.test(e.getAttribute('href') || e.getAttribute('src') || ''))
-        .length,
-    iframes: [...document.querySelectorAll('[data-testid="stMain"] iframe')].length,
-    images: [...document.querySelectorAll('[data-testid="stMain"] img')]
-        .filter(e => /pwned|onerror|^x$/i.test(e.getAttribute('src') || '')).length,
-})"""
+INJECTION_PROBE = """() => {
+    const inMain = css => [...document.querySelectorAll(
+        ['[data-testid="stMain"]', '[data-testid="stAppScrollToBottomContainer"]'].map(m => `${m} ${css}`).join(', ')
+    )];
+    return {
+        injected: window.__pwned === true,
+        scripts: inMain('script').length,
+        handlers: inMain('*').filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
+        jsLinks: inMain('a[href], iframe[src]')
+            .filter(e => /^\\s*(javascript|data|vbscript):/i.test(e.getAttribute('href') || e.getAttribute('src')))
+            .length,
+        iframes: inMain('iframe').length,
+        images: inMain('img').filter(e => /pwned|onerror|^x$/i.test(e.getAttribute('src') || '')).length,
+    };
+}"""
 
 
 # Counts the script runs a page has started, so a helper can wait for the rerun its click caused.
@@ -130,8 +134,8 @@ def go(page, title: str) -> None:
     before = runs(page)
     page.locator('[data-testid="stSidebarNav"] a', has_text=re.compile(rf"{re.escape(title)}$")).first.click()
     settle(page, before)
-    page.wait_for_function(
-        "title => [...document.querySelectorAll('[data-testid=\"stMain\"] h1')].length > 0", arg=title
+    page.wait_for_function(  # interval polling: requestAnimationFrame does not fire in a page that is not painted
+        "main => document.querySelectorAll(main + ' h1').length > 0", arg=MAIN, polling=100
     )
 
 
@@ -183,3 +187,16 @@ def assert_nothing_injected(page) -> None:
     probe = page.evaluate(INJECTION_PROBE)
     assert page.dialogs == [], page.dialogs
     assert probe == {"injected": False, "scripts": 0, "handlers": 0, "jsLinks": 0, "iframes": 0, "images": 0}, probe
+
+
+def wait_saved(page, revision: int | None = None) -> None:
+    """Wait until the Editor's header says the text is saved (as revision ``revision`` when given)."""
+    page.wait_for_function(
+        """n => {
+            const text = document.querySelector('[data-testid="stMain"]').innerText;
+            return /(^|[^n])saved\\b/.test(text) && !text.includes('unsaved changes')
+                && (n === null || text.includes('· revision ' + n));
+        }""",
+        arg=revision,
+    )
+    wait_for_app(page)
