@@ -137,6 +137,9 @@ class Settings(BaseSettings):
         description="inprocess: threads of the app process; procrastinate: queue workers on PostgreSQL.",
     )
     worker_concurrency: int = Field(default=1, ge=1, le=16, description="Jobs one queue worker runs at once.")
+    worker_stalled_after_s: float = Field(
+        default=60.0, ge=2, description="A queue worker silent this long is dead: its jobs fail, locks are freed."
+    )
     worker_services: str | None = Field(
         default=None, description="module:function building a run's ChainServices in a worker (default: settings)."
     )

@@ -40,6 +40,8 @@ def worker_command(args: argparse.Namespace) -> int:
         concurrency=concurrency,
         name=worker_name(),
         delete_jobs="successful",
+        update_heartbeat_interval=max(1.0, settings.worker_stalled_after_s / 6),
+        stalled_worker_timeout=settings.worker_stalled_after_s,
         install_signal_handlers=True,
     )
     return 0

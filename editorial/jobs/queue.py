@@ -21,7 +21,7 @@ from editorial.settings import Settings
 logger = logging.getLogger(__name__)
 
 SCHEMA = "procrastinate"
-RUN_TASK, INGEST_TASK = "editorial.run", "editorial.ingest"
+RUN_TASK, INGEST_TASK, RECOVER_TASK = "editorial.run", "editorial.ingest", "editorial.recover"
 RUNS_QUEUE, INGEST_QUEUE = "runs", "ingest"
 _SCHEMA_LOCK = 7_305_022_600  # any constant: serialises schema creation between processes
 
@@ -61,11 +61,14 @@ def ensure_schema(settings: Settings) -> None:
 
 def build_app(connector: Any) -> procrastinate.App:
     """A procrastinate app on ``connector`` with the editorial tasks registered (workers import them lazily)."""
-    from editorial.jobs import tasks
+    from editorial.jobs import recovery, tasks
 
     app = procrastinate.App(connector=connector)
     app.task(name=RUN_TASK, queue=RUNS_QUEUE, pass_context=False)(tasks.run_task)
     app.task(name=INGEST_TASK, queue=INGEST_QUEUE, pass_context=False)(tasks.ingest_task)
+    app.periodic(cron=recovery.CRON)(
+        app.task(name=RECOVER_TASK, queue=RUNS_QUEUE, pass_context=True, queueing_lock=RECOVER_TASK)(recovery.recover)
+    )
     return app
 
 

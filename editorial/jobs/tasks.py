@@ -26,7 +26,7 @@ def run_task(run_id: int, chroma_name: str | None = None, choices: dict[str, Any
             logger.info("run %s is gone or no longer running; nothing to do", run_id)
             return "skipped"
         request = RunRequest.model_validate(run.params)
-        run_crud.set_live(session=session, run_id=run_id, worker=worker_name())
+        run_crud.set_live(session=session, run_id=run_id, stage="starting", worker=worker_name())
         cancelled = run.cancel_requested
     cancel = threading.Event()
     if cancelled:

@@ -155,3 +155,54 @@ def test_an_ingest_runs_in_a_worker_and_is_searchable_from_this_process(queue_se
         k=3,
     )
     assert found and "HNSW" in found[0].text
+
+
+def test_a_worker_killed_mid_ingest_frees_its_collection_for_the_next_upload(queue_settings, queue_engine, processes):
+    quick = {"EDITORIAL_WORKER_STALLED_AFTER_S": "4"}
+    first = processes.worker("w1", extra_env=quick)
+    collection = create_collection(queue_engine, name="Killed ingest collection")
+    long_text = "\n\n".join(
+        f"## Part {n}\n\n" + " ".join(f"Stream {n}.{i} keeps its offsets for {n * 7 + i} hours." for i in range(40))
+        for n in range(400)
+    )
+    task_id = submit_ingest(
+        queue_settings,
+        queue_engine,
+        collection_id=collection.id,
+        items=[IngestItem("long-manual.md", data=long_text.encode())],
+        user_id=None,
+    )
+
+    def embedding() -> bool:
+        with session_scope(queue_engine) as session:
+            task = session.get(IngestTask, task_id)
+        return task.status == IngestTaskStatus.RUNNING and any(
+            a.get("stage") == "embedding" for a in (task.progress or {}).get("active", [])
+        )
+
+    wait_until(embedding, timeout=scaled(240), what=f"ingest task {task_id} to be embedding")
+    kill_process(first)
+    processes.worker("w2", extra_env=quick)  # its periodic recovery fails the dead worker's job and task
+
+    def task_failed() -> IngestTask | None:
+        with session_scope(queue_engine) as session:
+            task = session.get(IngestTask, task_id)
+        return task if task.status == IngestTaskStatus.FAILED else None
+
+    failed = wait_until(task_failed, timeout=scaled(120), what=f"ingest task {task_id} to be failed by the recovery")
+    assert "stopped" in failed.error
+    follow_up = submit_ingest(
+        queue_settings,
+        queue_engine,
+        collection_id=collection.id,
+        items=[IngestItem("short.md", data=b"# Short\n\nRetention keeps messages for seven days.\n")],
+        user_id=None,
+    )  # same collection: the dead job's lock must be gone, or this would wait forever
+    snapshot = wait_until(
+        lambda: (lambda s: s if not s.running else None)(
+            QueuedIngest(queue_engine, follow_up, queue_settings).snapshot()
+        ),
+        timeout=scaled(240),
+        what=f"ingest task {follow_up} into the same collection to end",
+    )
+    assert snapshot.error is None and snapshot.report.counts["added"] == 1
