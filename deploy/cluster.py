@@ -188,6 +188,7 @@ def start() -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop_all)
+    signal.signal(signal.SIGINT, stop_all)  # also when started from a shell that ignores Ctrl-C in the background
     try:
         record("postgresql", start_postgres(), group=False)
         log(f"PostgreSQL      postgresql://{PG_USER}@127.0.0.1:{PG_PORT}/{PG_DB}  (data {PG_DATA})")
@@ -217,10 +218,9 @@ def start() -> None:
             wait_for(lambda port=port: http_ok(f"http://127.0.0.1:{port}/_stcore/health"), f"app {number}", process)
             log(f"App replica {number}   http://127.0.0.1:{port}")
         log("up. Ctrl-C (or `make cluster-stop` from another terminal) stops everything.")
-        while True:
+        while PIDS.exists():  # `make cluster-stop` removes it once it stopped everything
             time.sleep(1)
-    except KeyboardInterrupt:
-        log("Ctrl-C")
+        log("stopped from another terminal")
     finally:
         if PIDS.exists():
             stop_recorded()
