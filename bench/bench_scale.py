@@ -63,6 +63,8 @@ class EditorStats:
     read_ms: list[float] = field(default_factory=list)
     saved: list[tuple[int, int, str]] = field(default_factory=list)  # (draft, revision number, body)
     conflicts: int = 0
+    gave_up: int = 0
+    """Saves still refused after ``MAX_RETRIES`` reloads (their texts are kept as conflict revisions)."""
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -163,6 +165,9 @@ def editor(engine, user_id: int, own: int, shared: int, ops: int, until: float, 
                     stats.read_ms.append(read_ms)
                     stats.saved.append((draft_id, number, body))
                 break
+            else:
+                with lock:
+                    stats.gave_up += 1
         except Exception as exc:  # counted and shown: the goal is none
             with lock:
                 stats.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}")
@@ -209,6 +214,7 @@ def run_editors(label: str, engine, editors: int, ops: int, seconds: float) -> d
         "save p50": statistics.median(stats.save_ms) if stats.save_ms else 0.0,
         "save p95": pct(stats.save_ms, 0.95),
         "conflicts": stats.conflicts,
+        "gave up": stats.gave_up,
         "lost": lost_updates(engine, stats, [*drafts, shared]),
         "errors": len(stats.errors),
         "first error": stats.errors[0] if stats.errors else "",
