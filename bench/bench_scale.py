@@ -354,6 +354,7 @@ def main() -> int:
                     "save p50",
                     "save p95",
                     "conflicts",
+                    "gave up",
                     "lost",
                     "errors",
                 ],
