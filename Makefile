@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export ANONYMIZED_TELEMETRY ?= False
 
-.PHONY: run test test-fast lint format bench setup data clean-data chromium services
+.PHONY: run test test-fast lint format bench setup data clean-data chromium services cluster cluster-stop
 
 run: data
 	$(PY) -m streamlit run serve.py --server.headless true --server.address 127.0.0.1 \
@@ -57,6 +57,14 @@ chromium:
 # themselves (as the postgres user, on a free 127.0.0.1 port). The Chroma server comes with the chromadb package.
 services:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
+
+# The team topology on this machine: PostgreSQL, a Chroma server, a queue worker and two app replicas
+# (ports: CLUSTER_APP_PORTS=8501,8502, CLUSTER_PG_PORT, CLUSTER_CHROMA_PORT). Ctrl-C or `make cluster-stop` ends it.
+cluster: data services
+	$(PY) deploy/cluster.py
+
+cluster-stop:
+	$(PY) deploy/cluster.py stop
 
 clean-data:
 	rm -rf data

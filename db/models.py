@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -200,6 +200,10 @@ class Run(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow, index=True)
     finished_at: datetime | None = None
     heartbeat_at: datetime | None = None
+    # Live control and progress readable by any process (a run may work in a queue worker elsewhere).
+    cancel_requested: bool = False
+    live_text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    worker: str = Field(default="", max_length=200)
 
 
 class Plan(SQLModel, table=True):
@@ -433,3 +437,46 @@ class GroundingReport(SQLModel, table=True):
     acknowledged_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     acknowledged_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# --------------------------------------------------------------------------- queued ingests
+class IngestTaskStatus(StrEnum):
+    """Lifecycle of an ingest sent to a queue worker."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class IngestTask(SQLModel, table=True):
+    """An upload handed to a queue worker: its progress and result, readable by every app process."""
+
+    __tablename__ = "ingest_task"
+
+    id: int | None = Field(default=None, primary_key=True)
+    collection_id: int = Field(foreign_key="source_collection.id", index=True, ondelete="CASCADE")
+    status: IngestTaskStatus = Field(default=IngestTaskStatus.QUEUED, index=True)
+    total: int = 0
+    progress: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    """``{"active": [{name, stage, done, total}], "outcomes": [FileOutcome fields]}`` while it works."""
+    report: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime | None = None
+    worker: str = Field(default="", max_length=200)
+
+
+class IngestTaskFile(SQLModel, table=True):
+    """One file of a queued upload, kept in the database until a worker has ingested it."""
+
+    __tablename__ = "ingest_task_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="ingest_task.id", index=True, ondelete="CASCADE")
+    position: int = 0
+    name: str = Field(max_length=512)
+    kind: str | None = Field(default=None, max_length=32)
+    force: bool = False
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

@@ -13,7 +13,7 @@ generation (:mod:`editorial.grounding.store`).
 from __future__ import annotations
 
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from db.crud import drafts as drafts_crud
 from db.crud.drafts import current_revision, get_draft, get_revision, next_revision_number
@@ -248,6 +248,8 @@ def _keep_conflict(
     check: grounding_store.Check,
 ) -> DraftConflict:
     """Store the refused text as a conflict revision, commit it, and build the exception."""
+    # Lock the draft row first (as a winning save holds it): numbering then cannot race another save's.
+    session.exec(select(Draft.id).where(Draft.id == draft_id).with_for_update())
     draft = load_draft(session=session, draft_id=draft_id)
     number = next_revision_number(session=session, draft_id=draft_id)
     kept = Revision(

@@ -131,6 +131,19 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="An ingest silent this long is taken as dead (failed, retryable)."
     )
 
+    # --- task queue: where ingests and writing runs execute ---------------------
+    task_queue: Literal["inprocess", "procrastinate"] = Field(
+        default="inprocess",
+        description="inprocess: threads of the app process; procrastinate: queue workers on PostgreSQL.",
+    )
+    worker_concurrency: int = Field(default=1, ge=1, le=16, description="Jobs one queue worker runs at once.")
+    worker_stalled_after_s: float = Field(
+        default=60.0, ge=2, description="A queue worker silent this long is dead: its jobs fail, locks are freed."
+    )
+    worker_services: str | None = Field(
+        default=None, description="module:function building a run's ChainServices in a worker (default: settings)."
+    )
+
     # --- publishing -----------------------------------------------------------
     devto_api_key: SecretStr | None = None
     devto_base_url: str = "https://dev.to"

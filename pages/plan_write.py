@@ -46,12 +46,17 @@ def run_settings():
 
 def start(request: RunRequest, chroma_name: str | None, resume_run_id: int | None = None) -> None:
     try:
-        services = resources.chain_services(run_settings(), chroma_name=chroma_name)
-        handle = registry.start(request, services, resume_run_id=resume_run_id)
+        if registry.remote:  # a queue worker builds the models; the choices are checked here and there
+            run_settings()
+            choices = st.session_state.get(endpoints_ui.RUN_CHOICES)
+            run_id = registry.submit(request, chroma_name=chroma_name, choices=choices, resume_run_id=resume_run_id)
+        else:
+            services = resources.chain_services(run_settings(), chroma_name=chroma_name)
+            run_id = registry.start(request, services, resume_run_id=resume_run_id).run_id
     except EditorialError as exc:
         resources.show_error(exc)
         return
-    run_panel.open_run(handle.run_id)
+    run_panel.open_run(run_id)
     st.rerun()  # show the progress panel (it sits above the tabs) at once
 
 

@@ -11,6 +11,7 @@ from editorial import collections as colls
 from editorial.errors import EditorialError
 from editorial.ingest import KIND_LABELS, Action, IngestItem, delete_source, ingest_items, mark_interrupted, retry_items
 from editorial.ingest.jobs import IngestJob
+from editorial.jobs.ingest import QueuedIngest, submit_ingest
 from editorial.links import COLLECTION
 from editorial.retrieval import search, source_chunks
 from editorial.workflow import Action as Permission
@@ -52,6 +53,15 @@ def human_size(size: int) -> str:
 
 
 def start_job(collection_id: int, items: list[IngestItem]) -> None:
+    if settings.task_queue == "procrastinate":  # a queue worker ingests; the task row carries the progress
+        try:
+            task_id = submit_ingest(settings, engine, collection_id=collection_id, items=items, user_id=user.id)
+        except EditorialError as exc:
+            resources.show_error(exc)
+            return
+        st.session_state.pop(Keys.INGEST_REPORT, None)
+        st.session_state[Keys.INGEST_JOB] = QueuedIngest(engine, task_id, settings)
+        return
     embeddings = resources.embeddings()
     job = IngestJob(
         lambda callbacks: ingest_items(

@@ -6,6 +6,7 @@ import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
@@ -13,6 +14,9 @@ from db.models import Run, RunKind, RunStatus, utcnow
 
 STALE_AFTER = timedelta(seconds=90)
 """A running run whose heartbeat is older than this belongs to a process that died."""
+
+QUEUED_STAGE = "queued"
+"""The stage of a run waiting for a queue worker."""
 
 
 def create_run(
@@ -95,6 +99,7 @@ def restart_run(*, session: Session, run_id: int) -> Run:
     run.status = RunStatus.RUNNING
     run.error = None
     run.finished_at = None
+    run.cancel_requested = False
     run.heartbeat_at = utcnow()
     session.add(run)
     session.flush()
@@ -108,6 +113,7 @@ def finish_run(*, session: Session, run_id: int, status: RunStatus, error: str |
         raise LookupError(f"run {run_id} does not exist")
     run.status = status
     run.error = error
+    run.live_text = ""
     run.finished_at = utcnow()
     run.heartbeat_at = run.finished_at
     session.add(run)
@@ -124,12 +130,16 @@ def _aware(moment: datetime | None) -> datetime | None:
 def stale_run_ids(*, session: Session, now: datetime | None = None, stale_after: timedelta = STALE_AFTER) -> list[int]:
     """Ids of running runs whose heartbeat is older than ``stale_after`` (their process died)."""
     now = now or utcnow()
-    stale = []
-    for run in session.exec(select(Run).where(Run.status == RunStatus.RUNNING)):
-        beat = _aware(run.heartbeat_at) or _aware(run.started_at)
-        if beat is not None and now - beat > stale_after:
-            stale.append(run.id)
-    return stale
+    running = session.exec(select(Run).where(Run.status == RunStatus.RUNNING))
+    return [run.id for run in running if is_stale(run, now=now, stale_after=stale_after)]
+
+
+def is_stale(run: Run, *, now: datetime | None = None, stale_after: timedelta = STALE_AFTER) -> bool:
+    """Whether a running run's heartbeat is older than ``stale_after`` (a run waiting in the queue never is)."""
+    if run.status != RunStatus.RUNNING or run.stage == QUEUED_STAGE:
+        return False
+    beat = _aware(run.heartbeat_at) or _aware(run.started_at)
+    return beat is not None and (now or utcnow()) - beat > stale_after
 
 
 def mark_stale_runs(
@@ -161,3 +171,35 @@ def list_runs(
     if status is not None:
         query = query.where(Run.status == status)
     return list(session.exec(query.order_by(col(Run.started_at).desc(), col(Run.id).desc()).limit(limit)))
+
+
+def request_cancel(*, session: Session, run_id: int) -> bool:
+    """Ask a running run to stop (any process may ask; the one running it polls); True if it is running."""
+    run = session.get(Run, run_id)
+    if run is None or run.status != RunStatus.RUNNING:
+        return False
+    run.cancel_requested = True
+    session.add(run)
+    session.flush()
+    return True
+
+
+def cancel_requested(*, session: Session, run_id: int) -> bool:
+    """Whether someone asked run ``run_id`` to stop."""
+    value = session.exec(select(Run.cancel_requested).where(Run.id == run_id)).first()
+    return bool(value)
+
+
+def set_live(
+    *, session: Session, run_id: int, live_text: str | None = None, stage: str | None = None, worker: str | None = None
+) -> None:
+    """Store what a run is writing right now (the current section's text so far), its stage or its worker."""
+    values: dict[str, Any] = {}
+    if live_text is not None:
+        values["live_text"] = live_text
+    if stage is not None:
+        values["stage"] = stage
+    if worker is not None:
+        values["worker"] = worker
+    if values:
+        session.execute(update(Run).where(Run.id == run_id).values(**values))

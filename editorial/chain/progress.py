@@ -74,6 +74,10 @@ class RunSnapshot:
     outcome: RunOutcome | None = None
     live: bool = True
     """True when the picture comes from the thread doing the work (streamed text included)."""
+    stored_calls: int = 0
+    stored_tokens: int = 0
+    """Calls and tokens from the ledger, for a picture read from the database."""
+    worker: str = ""
 
     @property
     def running(self) -> bool:
@@ -83,7 +87,12 @@ class RunSnapshot:
     @property
     def tokens(self) -> int:
         """Tokens spent by the calls seen so far."""
-        return sum(int(call.get("total_tokens", 0) or 0) for call in self.calls)
+        return sum(int(call.get("total_tokens", 0) or 0) for call in self.calls) or self.stored_tokens
+
+    @property
+    def call_count(self) -> int:
+        """Model calls seen so far."""
+        return len(self.calls) or self.stored_calls
 
     @property
     def fraction(self) -> float:
@@ -99,8 +108,11 @@ class RunSnapshot:
         return f"{self.stage.capitalize()} … {self.detail}".rstrip(" …")
 
     @classmethod
-    def from_stored(cls, run: Run) -> RunSnapshot:
-        """The picture of a run from its row: stage and finished sections (no streamed text)."""
+    def from_stored(cls, run: Run, *, calls: int = 0, tokens: int = 0) -> RunSnapshot:
+        """The picture of a run from its row: stage, finished sections, the section being written so far.
+
+        ``calls`` and ``tokens`` are the run's ledger totals (the row does not hold them).
+        """
         state = dict(run.state or {})
         sections = tuple(WrittenSection.model_validate(s) for s in state.get("sections", []))
         blueprint = state.get("blueprint") or {}
@@ -115,7 +127,11 @@ class RunSnapshot:
             section_total=total,
             heading=upcoming,
             sections=sections,
+            streamed=run.live_text or "" if run.status == RunStatus.RUNNING else "",
             live=False,
+            stored_calls=calls,
+            stored_tokens=tokens,
+            worker=run.worker or "",
         )
 
 

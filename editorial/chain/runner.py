@@ -29,6 +29,7 @@ from db.models import PlanStatus, RevisionOrigin, RunKind, RunStatus
 from db.session import session_scope
 from editorial.chain.calls import CallSite, Cancelled, ChatTarget
 from editorial.chain.compose import WritingContext
+from editorial.chain.liveness import CancelWatch, StoredProgress, TeeCallbacks
 from editorial.chain.plan import PlanOutcome, PlanRequest, blueprint_problems, plan_blueprint
 from editorial.chain.progress import ChainCallbacks, RunProgress
 from editorial.chain.research import MIN_SCORE, EvidenceRegistry, Search, research
@@ -477,12 +478,12 @@ def execute(
     cancel: threading.Event | None = None,
 ) -> RunOutcome:
     """Run (or resume) run ``run_id``; never raises for a failed run — the outcome says how it ended."""
-    callbacks = callbacks or ChainCallbacks()
+    callbacks = TeeCallbacks(StoredProgress(services.engine, run_id), callbacks or ChainCallbacks())
     cancel = cancel or threading.Event()
     request = with_defaults(request)
     status, error, revision_id = RunStatus.SUCCEEDED, None, None
     work: _Run | None = None
-    with _Heartbeat(services.engine, run_id, services.heartbeat_s):
+    with _Heartbeat(services.engine, run_id, services.heartbeat_s), CancelWatch(services.engine, run_id, cancel):
         try:
             work = _Run(run_id, request, services, callbacks, cancel)
             if request.kind in (RunKind.PLAN, RunKind.PLAN_AND_WRITE):
@@ -589,6 +590,9 @@ class RunRegistry:
             return False
         handle.cancel.set()
         return True
+
+    remote = False
+    """False: runs work in this process's threads (a queue-backed registry says True)."""
 
     def active_ids(self) -> list[int]:
         """Runs still working in this process."""

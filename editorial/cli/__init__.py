@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "editorial.cli.sources",
     "editorial.cli.chain",
     "editorial.cli.ask",
+    "editorial.cli.worker",
 ]
 
 

@@ -6,6 +6,7 @@ import argparse
 
 from editorial import sessions
 from editorial.doctor import run_checks
+from editorial.jobs import queue
 from editorial.logs import safe_text
 from editorial.settings import get_settings
 
@@ -53,6 +54,9 @@ def init_command(args: argparse.Namespace) -> int:
     print(f"session signing key ready: {sessions.ensure_secret(settings)}")
     get_chroma_client(settings)
     print(f"chroma ready: {chroma_location(settings)}")
+    if settings.task_queue == "procrastinate":
+        queue.ensure_schema(settings)
+        print(f"task queue ready: procrastinate in schema '{queue.SCHEMA}' of the database")
     if not args.skip_models:
         from editorial.errors import ModelUnavailable
         from editorial.llm import spec_for

@@ -60,7 +60,11 @@ def chat_model(role: str = "default"):
 def run_registry():
     """The process-wide registry of background chain runs (they survive reruns and page switches)."""
     from editorial.chain.runner import RunRegistry
+    from editorial.jobs.runs import QueueRunRegistry
 
+    current = settings()
+    if current.task_queue == "procrastinate":  # runs execute in queue workers; pages read their rows
+        return QueueRunRegistry(current, engine())
     return RunRegistry()
 
 

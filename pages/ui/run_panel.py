@@ -13,12 +13,14 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from db.crud import runs as run_crud
+from db.crud import usage as usage_crud
 from db.models import Run, RunStatus, User
 from db.session import session_scope
+from editorial.chain.liveness import request_cancel
 from editorial.chain.progress import RunSnapshot
 from editorial.chain.runner import RunRegistry
 from editorial.links import DRAFT, PLAN, RUN, may_see_run, run_refusal
-from pages.ui import links
+from pages.ui import links, resources
 from pages.ui.state import Keys
 
 EDITOR_PAGE = "pages/editor.py"
@@ -98,9 +100,8 @@ def panel(
     if handle is not None and handle.progress.snapshot().running:
         _live(engine, registry, user, run_id)
         return
-    if run.status == RunStatus.RUNNING:  # running in no thread of this process: show what is stored
-        _progress(RunSnapshot.from_stored(run), registry, cancellable=False)
-        st.caption("This run is not working in this server process; if its server stopped, doctor marks it failed.")
+    if run.status == RunStatus.RUNNING:  # working in another process (a queue worker, another replica)
+        _stored_live(engine, registry, run_id)
         return
     _finished(run, snapshot(registry, run), on_resume=on_resume, on_plan=on_plan)
 
@@ -114,12 +115,32 @@ def _live(engine: Engine, registry: RunRegistry, user: User, run_id: int) -> Non
     _progress(snap, registry, cancellable=True)
 
 
-def _progress(snap: RunSnapshot, registry: RunRegistry, *, cancellable: bool) -> None:
+def stored_snapshot(engine: Engine, run: Run) -> RunSnapshot:
+    """The picture of a run from the database (its row and its ledger), as any process sees it."""
+    with session_scope(engine) as session:
+        found = usage_crud.totals(session=session, run_id=run.id)
+    return RunSnapshot.from_stored(run, calls=found["requests"], tokens=found["total_tokens"])
+
+
+@st.fragment(run_every=1.0)
+def _stored_live(engine: Engine, registry: RunRegistry, run_id: int) -> None:
+    run = _get_run(engine, run_id)
+    stale = run is not None and run_crud.is_stale(run, stale_after=resources.settings().run_stale_after)
+    if run is None or run.status != RunStatus.RUNNING or stale:
+        st.rerun()  # the whole page: it marks a dead run failed and draws the finished panel
+    _progress(stored_snapshot(engine, run), registry, cancellable=True, engine=engine)
+    if run.stage == run_crud.QUEUED_STAGE:
+        st.caption("Waiting for a worker of the task queue.")
+
+
+def _progress(snap: RunSnapshot, registry: RunRegistry, *, cancellable: bool, engine: Engine | None = None) -> None:
     st.progress(snap.fraction, text=snap.label)
-    origin = "" if snap.live else " (stored progress)"
-    st.caption(f"Run {snap.run_id} · {len(snap.calls)} model calls · {snap.tokens:,} tokens so far{origin}")
+    origin = "" if snap.live else f" (stored progress{', worker ' + snap.worker if snap.worker else ''})"
+    st.caption(f"Run {snap.run_id} · {snap.call_count} model calls · {snap.tokens:,} tokens so far{origin}")
     if cancellable and st.button("Cancel", key=f"cancel_{snap.run_id}", icon=":material/stop:"):
-        registry.cancel(snap.run_id)
+        if not registry.cancel(snap.run_id) and engine is not None:
+            request_cancel(engine, snap.run_id)
+        st.caption("Cancel requested: the run stops after its current step.")
     for section in snap.sections:
         with st.expander(f"✓ {section.heading} ({section.words} words)"):
             st.markdown(section.text)

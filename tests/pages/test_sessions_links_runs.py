@@ -191,7 +191,7 @@ def test_a_run_is_listed_reattached_from_another_session_and_links_to_its_draft(
     assert "Open draft" in link.proto.label and "draft=" in link.proto.query_string
 
 
-def test_a_run_of_a_stopped_process_shows_its_stored_sections_without_polling():
+def test_a_run_of_another_process_shows_its_stored_progress_and_cancels_through_the_database():
     editor = ensure_user("editor", Role.EDITOR)
     with session_scope(_engine()) as session:
         run = Run(
@@ -211,8 +211,11 @@ def test_a_run_of_a_stopped_process_shows_its_stored_sections_without_polling():
     at = _open("pages/plan_write.py", run=run_id)
     assert not at.exception
     assert any("stored progress" in c.value for c in at.caption)
-    assert any("not working in this server process" in c.value for c in at.caption)
     assert at.expander[0].label.startswith("✓ Intro")
+    at.button(key=f"cancel_{run_id}").click().run()
+    assert not at.exception
+    with session_scope(_engine()) as session:
+        assert session.get(Run, run_id).cancel_requested  # the process running it polls this flag
 
 
 # --------------------------------------------------------------------------- editor comforts

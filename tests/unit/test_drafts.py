@@ -131,6 +131,48 @@ def test_two_sessions_saving_on_the_same_base_concurrently(engine, people):
     assert draft.version == 2
 
 
+def test_refused_saves_racing_a_winning_save_each_keep_their_text(engine, people):
+    """Conflict revisions are numbered in turn with a concurrent winning save (no duplicate number, no error)."""
+    with session_scope(engine) as session:
+        draft = generated_draft(session, people["editor"])
+    errors, texts = [], []
+
+    def save(base: int, body: str, barrier: threading.Barrier) -> None:
+        barrier.wait()
+        try:
+            with session_scope(engine) as session:
+                save_revision(
+                    session=session,
+                    draft_id=draft.id,
+                    base_version=base,
+                    front_matter=GOOD_FRONT_MATTER,
+                    body=body,
+                    author_id=people["editor"].id,
+                )
+        except DraftConflict:
+            pass
+        except Exception as exc:  # the assertion below names it
+            errors.append(repr(exc))
+
+    for round_number in range(4):
+        with session_scope(engine) as session:
+            current = drafts_crud.get_draft(session=session, draft_id=draft.id).version
+        jobs = [(current, f"round {round_number} winner")]  # saves on the current version
+        jobs += [(max(1, current - 1) if current > 1 else 0, f"round {round_number} stale {i}") for i in range(4)]
+        barrier = threading.Barrier(len(jobs))
+        threads = [threading.Thread(target=save, args=(base, body, barrier)) for base, body in jobs]
+        texts += [body for _base, body in jobs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert errors == []
+    with session_scope(engine) as session:
+        revisions = drafts_crud.list_revisions(session=session, draft_id=draft.id)
+    assert sorted(r.number for r in revisions) == list(range(1, len(revisions) + 1))
+    assert set(texts) <= {r.body for r in revisions}  # every text typed and saved is kept
+
+
 def test_restore_makes_an_old_revision_current_as_a_new_revision(engine, people):
     with session_scope(engine) as session:
         draft = generated_draft(session, people["editor"], body="first")
