@@ -96,9 +96,7 @@ _WESTERN_MARKS = frozenset("‘’‚“”„–—…€«»°£§©®±·¿¡
 _CENTRAL = frozenset({"cp1250", "iso8859_2", "mac_latin2"})
 
 
-_CENTRAL_LETTERS = frozenset(
-    "ĄĆĘŁŃÓŚŹŻąćęłńóśźżČĎĚŇŘŠŤŮŽčďěňřšťůžŐŰőűĹĽŔĺľŕÁÉÍÚÝÄÖÜáéíúýäöüßÂÎâîĂăŞşŢţ"
-)
+_CENTRAL_LETTERS = frozenset("ĄĆĘŁŃÓŚŹŻąćęłńóśźżČĎĚŇŘŠŤŮŽčďěňřšťůžŐŰőűĹĽŔĺľŕÁÉÍÚÝÄÖÜáéíúýäöüßÂÎâîĂăŞşŢţ")
 _WESTERN_ONLY = ("cp1252", "latin_1", "iso8859_15")
 
 
