@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 CITATION = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\](?!\()")
 _REFERENCES = re.compile(r"^#{1,6}\s*(references|sources)\s*$", re.IGNORECASE)
+_REFERENCE_ENTRY = re.compile(r"^(?:[-*+]\s+)?(?:\[\d{1,3}\]|\d{1,3}[.)])\s")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "cf.", "approx.", "Dr.", "Mr.", "Ms.", "Mrs.", "Fig.", "No.")
 # A sentence ends at . ! ? (plus closing quotes/brackets), then optional citations, then space or the end.
@@ -64,7 +65,7 @@ def _blocks(body: str) -> list[tuple[int, int, bool]]:
     """(start, end, is_quote) of each paragraph or list item outside code, headings, tables and References."""
     blocks: list[tuple[int, int, bool]] = []
     current: list[int] | None = None  # [start, end, quote]
-    in_code = False
+    in_code = in_references = False
     offset = 0
 
     def close() -> None:
@@ -85,7 +86,13 @@ def _blocks(body: str) -> list[tuple[int, int, bool]]:
             continue
         if _REFERENCES.match(stripped):
             close()
-            break
+            in_references = True
+            continue
+        if stripped.startswith("#"):
+            in_references = False  # a heading after the References list: prose again
+        if in_references and _REFERENCE_ENTRY.match(stripped):
+            close()  # the list itself; text typed after it (without a heading) is still checked
+            continue
         if not stripped or stripped.startswith(("#", "|")) or re.fullmatch(r"[-*_=]{3,}", stripped):
             close()
             continue

@@ -86,7 +86,7 @@ def test_offsets_point_into_the_body_and_skip_headings_code_and_references():
         "```python\nx = Fake.Name(2099)\n```\n\n- Chroma stores embeddings [2].\n\n"
         "> Chroma is the open-source embedding database. [2]\n\n## References\n\n1. Elon Musk 2099\n"
     )
-    report, by_text = check(body)
+    _, by_text = check(body)
     for sentence in report.sentences:
         assert body[sentence.start : sentence.end] == sentence.text
     assert list(by_text) == [
@@ -181,3 +181,17 @@ def test_a_number_or_name_borrowed_from_another_source_is_unsupported():
 def test_a_sentence_citing_two_passages_may_draw_its_terms_from_both():
     _, by_text = check("Transformers models and Chroma embeddings work together for retrieval [1][2].\n")
     assert next(iter(by_text.values())).status == SentenceStatus.SUPPORTED
+
+
+def test_text_typed_after_the_references_is_still_checked():
+    body = (
+        "Chroma stores embeddings and their metadata [2].\n\n## References\n\n[1] transformers.md\n[2] chroma.md\n\n"
+        "An editor's note: Dr. Zed founded Chroma in 2031.\n\n## In short\n\nChroma was sold for 9 billion dollars.\n"
+    )
+    _, by_text = check(body)
+    assert list(by_text) == [
+        "Chroma stores embeddings and their metadata [2].",
+        "An editor's note: Dr. Zed founded Chroma in 2031.",
+        "Chroma was sold for 9 billion dollars.",
+    ]
+    assert [v.status for v in by_text.values()][1:] == [SentenceStatus.UNSUPPORTED] * 2
