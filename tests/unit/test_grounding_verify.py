@@ -86,7 +86,7 @@ def test_offsets_point_into_the_body_and_skip_headings_code_and_references():
         "```python\nx = Fake.Name(2099)\n```\n\n- Chroma stores embeddings [2].\n\n"
         "> Chroma is the open-source embedding database. [2]\n\n## References\n\n1. Elon Musk 2099\n"
     )
-    _, by_text = check(body)
+    report, by_text = check(body)
     for sentence in report.sentences:
         assert body[sentence.start : sentence.end] == sentence.text
     assert list(by_text) == [
