@@ -20,9 +20,6 @@ pytest_plugins = ["tests.engines"]  # every database/vector-store engine: Postgr
 
 QUARANTINED = {
     "tests/browser/test_crash_browser.py": "repaired (session 3) and seen passing once; waits for a second pass",
-    "tests/browser/test_journey.py": "repaired up to the approval (session 3); the review of revision 3 does not "
-    "flag the editor's unsourced claim, so no acknowledgement is asked (grounding report of edited revisions)",
-    "tests/integration/test_chain_embedded.py": "the real-model chain tests fail against the new grounded writer",
 }
 """Tests skipped until they are repaired (issue notes, session 2): each was broken or never seen passing after the
 merges; ``EDITORIAL_RUN_QUARANTINED=1 make test`` runs them. This list must shrink to empty, not grow."""
