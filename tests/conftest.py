@@ -18,9 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.engines"]  # every database/vector-store engine: PostgreSQL and Chroma server fixtures
 
 
-QUARANTINED = {
-    "tests/browser/test_crash_browser.py": "repaired (session 3) and seen passing once; waits for a second pass",
-}
+QUARANTINED: dict[str, str] = {}
 """Tests skipped until they are repaired (issue notes, session 2): each was broken or never seen passing after the
 merges; ``EDITORIAL_RUN_QUARANTINED=1 make test`` runs them. This list must shrink to empty, not grow."""
 
