@@ -86,3 +86,19 @@ def fake_embeddings():
     from langchain_core.embeddings import DeterministicFakeEmbedding
 
     return DeterministicFakeEmbedding(size=64)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium through Playwright, one per session for every test folder that drives a browser
+    (Playwright's sync API allows one running instance per thread, so the fixture lives here, not per folder)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium).")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()

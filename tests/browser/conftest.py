@@ -117,19 +117,6 @@ def app_server(tmp_path: Path) -> Iterator[AppServer]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def browser():
-    """Headless Debian Chromium through Playwright (no downloaded browser)."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium).")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     """Remember each phase's report on the test item (the page fixture screenshots failures)."""

@@ -18,7 +18,7 @@ from db.models import Revision, Run, RunStatus, Source, SourceStatus
 from db.session import session_scope
 from editorial.auth import add_user
 from editorial.drafts import create_generated_draft
-from tests.browser.conftest import browser, screenshot, wait_for_app  # noqa: F401  (the Chromium fixture)
+from tests.browser.conftest import screenshot, wait_for_app
 from tests.browser.ui import click, fill, go, login, new_page, open_tab, upload, wait_for_text
 from tests.queue.processes import kill_process
 from tests.timing import scaled, wait_until
@@ -62,13 +62,13 @@ def _run(engine, run_id: int) -> Run:
         return run_crud.get_run(session=session, run_id=run_id)
 
 
-def _page(browser, url: str, who: str):  # noqa: F811
+def _page(browser, url: str, who: str):
     page = new_page(browser)
     login(page, url, who, _password(who))
     return page
 
 
-def test_two_replicas_share_runs_sources_and_drafts(browser, queue_engine, processes, tmp_path: Path):  # noqa: F811
+def test_two_replicas_share_runs_sources_and_drafts(browser, queue_engine, processes, tmp_path: Path):
     ids = _seed(queue_engine)
     processes.worker("worker", extra_env={"EDITORIAL_FAKE_CHUNK_DELAY_S": "0.4"})
     app_a, url_a = processes.app("replica-a")
