@@ -65,15 +65,9 @@ class AppServer:
         self.stop(signal.SIGKILL)
 
 
-def start_app(data_dir: Path, log: Path, extra_env: dict | None = None, port: int | None = None) -> AppServer:
-    """Start ``streamlit run serve.py`` (pages plus session routes) headless; wait for /_stcore/health."""
-    port = port or free_port()
-    env = {**os.environ, "EDITORIAL_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    cache = os.environ.get("EDITORIAL_TEST_MODEL_CACHE")
-    if cache:
-        env["EDITORIAL_MODEL_CACHE_DIR"] = cache
-    env.update(extra_env or {})
-    command = [
+def app_command(port: int) -> list[str]:
+    """``streamlit run serve.py`` on 127.0.0.1:``port``, as ``make run`` starts the app."""
+    return [
         sys.executable,
         "-m",
         "streamlit",
@@ -90,6 +84,17 @@ def start_app(data_dir: Path, log: Path, extra_env: dict | None = None, port: in
         "--server.fileWatcherType",
         "none",
     ]
+
+
+def start_app(data_dir: Path, log: Path, extra_env: dict | None = None, port: int | None = None) -> AppServer:
+    """Start ``streamlit run serve.py`` (pages plus session routes) headless; wait for /_stcore/health."""
+    port = port or free_port()
+    env = {**os.environ, "EDITORIAL_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    cache = os.environ.get("EDITORIAL_TEST_MODEL_CACHE")
+    if cache:
+        env["EDITORIAL_MODEL_CACHE_DIR"] = cache
+    env.update(extra_env or {})
+    command = app_command(port)
     handle = log.open("ab")
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

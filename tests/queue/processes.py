@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.browser.conftest import app_command
 from tests.servers import free_port
 from tests.timing import scaled, wait_until
 
@@ -78,23 +79,7 @@ class Processes:
     def app(self, name: str = "app") -> tuple[subprocess.Popen, str]:
         """Start ``streamlit run serve.py`` (as ``make run`` does) on a free port; return it and its base URL."""
         port = free_port()
-        args = [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "serve.py",
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ]
+        args = app_command(port)
         process = self._spawn(args, f"{name}.log")
         url = f"http://127.0.0.1:{port}"
 
