@@ -82,6 +82,14 @@ def limit_kwargs(model: BaseChatModel, max_tokens: int, cancel: threading.Event 
     return {}
 
 
+def copy_blocking_kwargs(model: BaseChatModel, texts: list[str]) -> dict[str, Any]:
+    """Per-call keywords that stop the model copying 8-word runs of ``texts``, for models that can (local ones).
+
+    Remote servers take no per-token constraint of this kind; their copies are caught by the verifier instead.
+    """
+    return {"avoid_copying": texts} if texts and type(model).__name__ == "LocalChatModel" else {}
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__

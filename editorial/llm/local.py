@@ -39,7 +39,14 @@ from editorial.llm.worker import get_worker
 CancelSignal = threading.Event | Callable[[], bool]
 """What ``cancel=`` accepts per call: an Event (set it to stop) or a callable returning True to stop."""
 
-GENERATION_KWARGS = ("max_new_tokens", "min_new_tokens", "temperature", "top_p", "repetition_penalty")
+GENERATION_KWARGS = (
+    "max_new_tokens",
+    "min_new_tokens",
+    "temperature",
+    "top_p",
+    "repetition_penalty",
+    "avoid_copying",
+)
 """Per-call keyword arguments that override the model's generation settings."""
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool", "function": "tool"}
@@ -62,6 +69,20 @@ class LoadedModel:
 
 
 _models: dict[tuple[str, str], LoadedModel] = {}
+_word_starts: dict[int, Any] = {}
+
+
+def word_starts(loaded: LoadedModel) -> Any:
+    """The :class:`~editorial.llm.copy_guard.WordStarts` of a loaded model's vocabulary (built once)."""
+    from editorial.llm.copy_guard import WordStarts
+
+    key = id(loaded.tokenizer)
+    if key not in _word_starts:
+        tokenizer = loaded.tokenizer
+        _word_starts[key] = WordStarts(tokenizer.batch_decode([[i] for i in range(len(tokenizer))]))
+    return _word_starts[key]
+
+
 _models_lock = threading.Lock()
 
 
@@ -286,6 +307,7 @@ class _Run:
         self.input_ids, attention_mask = chat.encode_messages(messages)
         self.prompt_tokens = int(self.input_ids.shape[-1])
         self.max_new_tokens = int(kwargs.get("max_new_tokens") or chat.max_new_tokens)
+        self.avoid_copying = [str(text) for text in kwargs.get("avoid_copying") or []]
         self.events: queue.SimpleQueue = queue.SimpleQueue()
         self.engine_job: Any = None
         if self.loaded.engine is not None and self.cancelled():  # cancelled before it started: no tokens
@@ -349,6 +371,7 @@ class _Run:
             "temperature": temperature,
             "top_p": float(kwargs.get("top_p", chat.top_p)),
             "repetition_penalty": float(kwargs.get("repetition_penalty", chat.repetition_penalty)),
+            "avoid_copying": self.avoid_copying,
         }
 
     def _generation_config(self, kwargs: dict) -> Any:
@@ -387,10 +410,31 @@ class _Run:
                     generation_config=config,
                     stopping_criteria=criteria,
                     streamer=streamer,
+                    logits_processor=self._copy_blocking(),
                 )
             return output[0, input_ids.shape[-1] :].tolist()
 
         return job
+
+    def _copy_blocking(self) -> Any:
+        """A logits processor banning 8-word copies of ``avoid_copying`` (None when there is nothing to avoid)."""
+        from transformers import LogitsProcessor, LogitsProcessorList
+
+        from editorial.llm.copy_guard import CopyGuard
+
+        guard = CopyGuard(self.avoid_copying, word_starts(self.loaded)) if self.avoid_copying else None
+        if not guard:
+            return None
+        tokenizer, prompt_tokens = self.loaded.tokenizer, self.prompt_tokens
+
+        class _Guard(LogitsProcessor):
+            def __call__(self, input_ids: Any, scores: Any) -> Any:
+                banned = guard.banned(tokenizer.decode(input_ids[0, prompt_tokens:], skip_special_tokens=True))
+                if banned:
+                    scores[:, banned] = -float("inf")
+                return scores
+
+        return LogitsProcessorList([_Guard()])
 
     def _stopping_criteria(self) -> Any:
         from transformers import StoppingCriteria, StoppingCriteriaList

@@ -7,7 +7,7 @@ token ids, and reads back new token ids as they come; decoding, stop strings and
 Protocol: one JSON object per line. Parent → worker::
 
     {"op": "generate", "id": 7, "ids": [...], "max_new_tokens": 256, "min_new_tokens": 0,
-     "temperature": 0.0, "top_p": 0.95, "repetition_penalty": 1.1}
+     "temperature": 0.0, "top_p": 0.95, "repetition_penalty": 1.1, "avoid_copying": ["text", ...]}
     {"op": "cancel", "id": 7}
 
 Worker → parent: ``{"ready": true, ...}`` once, then per job ``{"id": 7, "tokens": [...]}`` lines and a final
@@ -31,6 +31,8 @@ import queue
 import sys
 import threading
 import time
+
+import numpy as np
 
 DEFAULT_MAX_LENGTH = 4096
 """KV-cache length of the kept generator (a longer request gets a generator of its own)."""
@@ -58,11 +60,13 @@ class Generation:
         with open(os.path.join(folder, "genai_config.json"), encoding="utf-8") as handle:
             genai = json.load(handle)
         self.context_length = int(genai["model"].get("context_length") or DEFAULT_MAX_LENGTH)
+        self.vocab_size = int(genai["model"].get("vocab_size") or 0)
         eos = genai["model"].get("eos_token_id")
         self.eos = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
         self.generator = None
         self.signature: tuple | None = None
         self.cached: list[int] = []  # the token ids whose keys and values the kept generator holds
+        self._word_starts = None  # built on the first job that asks for copy blocking
 
     def _new_generator(self, signature: tuple, max_length: int):
         temperature, top_p, repetition_penalty = signature
@@ -93,12 +97,16 @@ class Generation:
             generator.append_tokens(ids[start : start + BLOCK])
         produced: list[int] = []
         was_cancelled = False
+        guard = self._copy_guard(job.get("avoid_copying") or [])
         while len(produced) < max_new and not generator.is_done():
             if cancelled():
                 was_cancelled = True
                 break
-            if len(produced) < min_new and self.eos:
-                self._ban_eos(generator)
+            banned = list(self.eos) if len(produced) < min_new else []
+            if guard:
+                banned += guard.banned(self.tokenizer.decode(np.array(produced, dtype=np.int32)) if produced else "")
+            if banned:
+                self._ban(generator, banned)
             generator.generate_next_token()
             token = int(generator.get_next_tokens()[0])
             produced.append(token)
@@ -130,11 +138,22 @@ class Generation:
         self.cached = []
         return self.generator, common
 
-    def _ban_eos(self, generator) -> None:
+    def _ban(self, generator, tokens: list[int]) -> None:
         logits = generator.get_logits()
-        for token in self.eos:
-            logits[..., token] = -math.inf
+        logits[..., tokens] = -math.inf
         generator.set_logits(logits)
+
+    def _copy_guard(self, texts: list[str]):
+        """A :class:`~editorial.llm.copy_guard.CopyGuard` over ``texts`` (None when there are none)."""
+        if not texts:
+            return None
+        from editorial.llm.copy_guard import CopyGuard, WordStarts
+
+        if self._word_starts is None:
+            self.tokenizer = self.og.Tokenizer(self.model)
+            ids = range(self.vocab_size)
+            self._word_starts = WordStarts([self.tokenizer.decode(np.array([i], dtype=np.int32)) for i in ids])
+        return CopyGuard([str(text) for text in texts[:50]], self._word_starts)
 
 
 def main(argv: list[str]) -> int:

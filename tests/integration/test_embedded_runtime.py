@@ -13,7 +13,7 @@ import threading
 import time
 
 import pytest
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from editorial.chain.calls import CallSite, ChatTarget, stream_text
 from editorial.errors import ModelUnavailable
@@ -163,3 +163,30 @@ def test_a_killed_runtime_process_fails_one_call_clearly_and_the_next_call_resta
     reply = embedded_chat_model.invoke(QUESTION, max_new_tokens=8)
     assert reply.content and reply.usage_metadata["output_tokens"] > 0
     assert engine.pid not in (None, before)
+
+
+COPY_SOURCE = "The quick brown fox jumps over the lazy dog while the cat sleeps on the warm mat by the door."
+COPY_EXAMPLE = "Docker images are built from a Dockerfile that lists each step of the build, one instruction per line."
+COPY_PROMPT = [
+    SystemMessage("Copy the text exactly."),
+    HumanMessage(f"Copy: {COPY_EXAMPLE}"),
+    AIMessage(COPY_EXAMPLE),
+    HumanMessage(f"Copy: {COPY_SOURCE}"),
+]
+
+
+@pytest.mark.parametrize("runtime", ["onnx", "transformers"])
+def test_copy_blocking_stops_eight_word_runs_of_the_given_text(embedded_llm_settings, embedded_chat_model, runtime):
+    from editorial.grounding.copying import SourceShingles
+
+    if runtime == "onnx":
+        model = embedded_chat_model
+    else:
+        settings = embedded_llm_settings.model_copy(update={"llm_backend": "transformers"})
+        model = build_transformers(settings, spec_for(settings))
+    shingles = SourceShingles([COPY_SOURCE])
+    free = model.invoke(COPY_PROMPT, max_new_tokens=48).content
+    blocked = model.invoke(COPY_PROMPT, max_new_tokens=48, avoid_copying=[COPY_SOURCE]).content
+    assert shingles.longest_run(free) >= 8, f"the model did not copy at all, so this proves nothing: {free!r}"
+    assert shingles.longest_run(blocked) == 0, f"an 8-word run got through the copy guard: {blocked!r}"
+    assert len(blocked.split()) >= 8  # it still wrote something
