@@ -257,7 +257,7 @@ RUNNERS: dict[str, Spec] = {
     "ort-int4": Spec(lambda s, t, tok: OrtBare(s, t, tok, "int4"), "ort", "ort int4 (bare loop)"),
     "ort-int8": Spec(lambda s, t, tok: OrtBare(s, t, tok, "int8"), "ort", "ort int8 (bare loop)"),
     "app-ort-int8": Spec(lambda s, t, tok: AppOrt(s, t, tok, "int8"), "ort", "app ort int8", thread_variants=True),
-    "app-ort-int4": Spec(lambda s, t, tok: AppOrt(s, t, tok, "int4"), "ort", "app ort int4"),
+    "app-ort-int4": Spec(lambda s, t, tok: AppOrt(s, t, tok, "int4"), "ort", "app ort int4", thread_variants=True),
     "openvino-gguf": Spec(OpenVino, "openvino", "openvino gguf"),
     "ct2-int8": Spec(CTranslate2, "ct2", "ct2 int8"),
     "llama.cpp": Spec(LlamaCpp, "llama.cpp", "llama.cpp", thread_variants=True),

@@ -267,7 +267,9 @@ def _valid_title(title: str | None) -> str | None:
         return None
     title = re.sub(r"^(title\s*:\s*)+", "", title.strip(), flags=re.IGNORECASE)
     title = title.strip().strip("#*_\"'“”").strip()
-    return title if 8 <= len(title) <= 128 and len(title.split()) >= 2 else None
+    if re.search(r"[;|]|[.!?]\s+\S", title):  # several titles (or headings) run together
+        return None
+    return title if 8 <= len(title) <= 128 and 2 <= len(title.split()) <= 16 else None
 
 
 # --------------------------------------------------------------------------- evidence per section

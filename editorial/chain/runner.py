@@ -28,7 +28,7 @@ from db.crud import usage as usage_crud
 from db.models import PlanStatus, RevisionOrigin, RunKind, RunStatus
 from db.session import session_scope
 from editorial.chain.calls import CallSite, Cancelled, ChatTarget
-from editorial.chain.compose import WritingContext
+from editorial.chain.compose import WritingContext, trim_quotations
 from editorial.chain.liveness import CancelWatch, StoredProgress, TeeCallbacks
 from editorial.chain.plan import PlanOutcome, PlanRequest, blueprint_problems, plan_blueprint
 from editorial.chain.progress import ChainCallbacks, RunProgress
@@ -353,6 +353,10 @@ class _Run:
             self.save(f"section {index + 1}")
             self.callbacks.on_section_done(index, total, written)
         self.callbacks.on_stage_start("save", "draft")
+        texts, removed = trim_quotations([w.text for w in done], context.shingles)
+        if removed:
+            done = [w.model_copy(update={"text": t, "words": count_words(t)}) for w, t in zip(done, texts, strict=True)]
+            self.notes.append(f"{removed} quotation(s) left out: quotations may make up at most 25% of a post.")
         if not any(w.text.strip() for w in done):
             raise NoEvidence("No sentence could be verified against the sources, so no draft was written.")
         body, _references = assemble(blueprint, done, registry.by_number())

@@ -18,11 +18,13 @@ shortest post a run accepts, so no accepted target produces a plan whose budgets
 assert MIN_SECTIONS * MIN_SECTION_WORDS <= MIN_TARGET_WORDS
 
 DEFAULT_QUESTIONS = (
-    "What are the latest trends in {topic}?",
-    "What are the benefits and challenges of {topic}?",
-    "What do experts say about {topic}?",
-    "What are the practical applications of {topic}?",
+    "What are the key concepts of {topic}?",
+    "What are the first steps with {topic}?",
+    "What are the main features of {topic}?",
+    "What are the common use cases of {topic}?",
 )
+"""Questions a documentation set can answer (no "trends" or "what experts say": sources rarely hold those, and a
+heading made from them promises what the post cannot back)."""
 
 _TAG_INVALID = re.compile(r"[^a-z0-9]+")
 

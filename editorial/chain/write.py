@@ -9,7 +9,7 @@ from typing import Any
 
 from editorial.chain.calls import CallSite, ChatTarget
 from editorial.chain.citations import CITATION, cited_numbers, references_block, renumber, split_references
-from editorial.chain.compose import WritingContext, compose_section
+from editorial.chain.compose import SectionDraft, WritingContext, compose_section
 from editorial.chain.research import MIN_SCORE, EvidenceRegistry, Search
 from editorial.chain.schemas import Blueprint, Evidence, Section, WrittenSection
 from editorial.chain.text import count_words
@@ -20,9 +20,11 @@ SOURCES_PER_SECTION = 4
 WORDS_PER_FACT = 18
 """About how many published words one fact becomes (one sentence)."""
 SPARE_FACTS = 2
+"""Extra facts per section, for the ones that fail verification."""
 FRAMING_FACTS = 3
 """Most facts an introduction or conclusion takes (they frame the post; the body carries the facts)."""
-"""Extra facts per section, for the ones that fail verification."""
+FACT_ROUNDS = 2
+"""Rounds of fact selection per body section: a second one when the first left it under 80% of its budget."""
 
 
 def section_sources(
@@ -45,13 +47,18 @@ def section_sources(
     return chosen[:limit]
 
 
-def section_facts(section: Section, sources: list[Evidence], context: WritingContext, topic: str = "") -> list[Fact]:
-    """The facts a section will carry: the best, diverse source sentences for its heading and key points."""
+def section_facts(
+    section: Section, sources: list[Evidence], context: WritingContext, topic: str = "", *, words: int | None = None
+) -> list[Fact]:
+    """The facts a section will carry: the best, diverse source sentences for its heading and key points.
+
+    ``words`` is how many words they should make (the section's budget unless a first round fell short).
+    """
     query = " ".join([topic, section.heading, *section.key_points]).strip()
-    count = math.ceil(section.words / WORDS_PER_FACT) + SPARE_FACTS
+    count = math.ceil((section.words if words is None else words) / WORDS_PER_FACT) + SPARE_FACTS
     if section.kind != "body":  # the introduction and conclusion frame the post; the facts belong to the body
         count = min(count, FRAMING_FACTS)
-    return select_facts(query, sources, count=count, embed=context.embed, used=context.duplicates)
+    return select_facts(query, sources, count=count, embed=context.embed, used=context.duplicates, tried=context.tried)
 
 
 def write_section(
@@ -73,18 +80,29 @@ def write_section(
     section = blueprint.sections[index]
     context = context or WritingContext.build([item.text for item in sources])
     context.add_sources(item.text for item in sources)
-    facts = section_facts(section, sources, context, blueprint.title)
-    draft = compose_section(
-        target,
-        facts,
-        topic=section.heading,
-        context_line=f"Post: {blueprint.title}\nSection {index + 1} of {len(blueprint.sections)}: {section.heading}",
-        budget=section.words,
-        site=site,
-        context=context,
-        stage=f"section {index + 1}",
-        on_token=on_token,
-    )
+    facts: list[Fact] = []
+    draft = None
+    for _round in range(FACT_ROUNDS):  # a second round when verification left the section short
+        budget = section.words - (draft.words if draft else 0)
+        more = section_facts(section, sources, context, blueprint.title, words=budget)
+        if not more:
+            break
+        facts += more
+        written = compose_section(
+            target,
+            more,
+            topic=section.heading,
+            context_line=f"Section {index + 1} of {len(blueprint.sections)}: {section.heading}",
+            budget=budget,
+            site=site,
+            context=context,
+            stage=f"section {index + 1}",
+            on_token=on_token,
+        )
+        draft = draft.extended(written) if draft else written
+        if draft.words >= section.words * 0.8 or section.kind != "body":
+            break
+    draft = draft or SectionDraft("", [])
     words = count_words(draft.text)
     notes: list[str] = []
     if words == 0:
@@ -102,7 +120,10 @@ def write_section(
         quoted=any(k.origin == "quote" for k in draft.kept),
         facts=len(facts),
         dropped_facts=draft.dropped,
-        origins={origin: sum(1 for k in draft.kept if k.origin == origin) for origin in ("model", "retry", "quote")},
+        origins={
+            origin: sum(1 for k in draft.kept if k.origin == origin)
+            for origin in ("model", "retry", "paraphrase", "quote")
+        },
         rejected=draft.rejected[:20],
         notes=notes,
     )

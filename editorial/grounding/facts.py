@@ -27,6 +27,9 @@ MMR_LAMBDA = 0.7
 """Weight of relevance against novelty when choosing facts (1.0 = relevance only)."""
 
 
+_JUNK = re.compile(r"\bby @\w|#\d{2,}|\]\[|\||-{3,}|\ba\.k\.a\.$|\s(?:of|the|a|an|and|to)\s*\.$")
+
+
 @dataclass
 class Fact:
     """One source sentence a section may say, with the evidence number ``n`` it is cited as."""
@@ -75,6 +78,8 @@ def candidate_sentences(text: str) -> list[str]:
             continue
         if not sentence[0].isupper() and not sentence[0].isdigit() and sentence[0] != "`":
             continue
+        if _JUNK.search(sentence) or sentence.count(": ") >= 2:
+            continue  # changelog lines (by @user in #123), table or link residue, lines run together
         if sentence not in kept:
             kept.append(sentence)
     return kept
@@ -99,17 +104,20 @@ def select_facts(
     count: int,
     embed: Embed | None = None,
     used: DuplicateFilter | None = None,
+    tried: set[str] | None = None,
     lambda_mult: float = MMR_LAMBDA,
     min_relevance: float = MIN_RELEVANCE,
 ) -> list[Fact]:
     """Up to ``count`` facts for ``query`` from ``evidence`` (MMR over sentence embeddings, or lexical overlap).
 
-    Sentences near-duplicating one in ``used`` (facts already written elsewhere in the post) are skipped.
+    Sentences near-duplicating one in ``used`` (facts already written elsewhere in the post) are skipped, and so
+    are those in ``tried`` (facts an earlier section could not turn into a verified sentence: trying again in the
+    next section costs the same tokens for the same result).
     """
     candidates: list[Fact] = []
     for item in evidence:
         for sentence in candidate_sentences(item.text):
-            if used is not None and used.seen(sentence):
+            if (used is not None and used.seen(sentence)) or (tried is not None and sentence in tried):
                 continue
             if any(similar(signature(sentence), signature(f.text), 0.7) for f in candidates):
                 continue

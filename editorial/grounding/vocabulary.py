@@ -241,3 +241,23 @@ class SourceVocabulary:
             if term not in out and not self.contains(term):
                 out.append(term)
         return out
+
+
+def is_english(word: str) -> bool:
+    """True when ``word`` (lower case) is an English word by wordfreq's lists (a package, no network)."""
+    from wordfreq import zipf_frequency
+
+    return word in common_words() or zipf_frequency(word, "en") > 0
+
+
+def unfamiliar_words(sentence: str, vocabulary: SourceVocabulary) -> list[str]:
+    """Lower-case words of a generated sentence that are neither English (wordfreq's lists) nor in the sources.
+
+    A small model misspells ("finitue", "encrpyrsions") and coins words; such a word is invented text even when it
+    names nothing, so the writer refuses the sentence.
+    """
+    out: list[str] = []
+    for word in re.findall(r"(?<![\w`'’-])[a-z]{4,}(?![\w`'’-])", _CODE.sub(" ", _CITATION.sub(" ", sentence))):
+        if word not in out and not vocabulary.contains(word) and not is_english(word):
+            out.append(word)
+    return out

@@ -94,15 +94,19 @@ def good_responder(messages: list[BaseMessage]) -> str:
         return "- Smaller chunks give precise matches\n- Overlap keeps context"
     if user.startswith("Post:") and "Sections:" in user:
         return "Conclusion: Good retrieval is measured, not guessed.\n- Measure recall\n- Tune chunk size"
-    if "Facts:" in user:
-        facts = re.findall(r"^(\d+)\. (.+)$", user.split("Facts:", 1)[1], flags=re.MULTILINE)
-        return "\n".join(f"{n}. {paraphrase(fact)}" for n, fact in facts)
-    if user.startswith("Say this in one plain sentence"):
-        return paraphrase(user.splitlines()[-1])
+    fact = edited_fact(user)
+    if fact:
+        return paraphrase(fact)
     match = re.search(r"Write about (\d+) words", user)
     if match:
         return words(int(match.group(1)), cite="[1]")
     return "ok"
+
+
+def edited_fact(user: str) -> str:
+    """The fact a writer prompt asks to copy-edit (``…Edit: fact`` or ``Edit with other words: fact``), or ""."""
+    match = re.search(r"(?:^|\n)Edit(?: with other words)?: (.+)$", user)
+    return match.group(1).strip() if match else ""
 
 
 def paraphrase(fact: str) -> str:

@@ -112,10 +112,10 @@ def test_plan_that_stays_unusable_falls_back_to_the_questions_and_says_so():
     assert outcome.is_fallback and bp.is_fallback
     assert "Fallback outline" in outcome.notes[0]
     assert [s.heading for s in bp.sections][1:-1] == [
-        "Latest trends in retrieval for documentation",
-        "Benefits and challenges of retrieval for documentation",
-        "What experts say about retrieval for documentation",
-        "Practical applications of retrieval for documentation",
+        "Key concepts of retrieval for documentation",
+        "First steps with retrieval for documentation",
+        "Main features of retrieval for documentation",
+        "Common use cases of retrieval for documentation",
     ]
     assert bp.budget_total == 1200 and blueprint_problems(bp) == []
     assert len(model.prompts) == 2  # the headings call and its repair; nothing more is asked

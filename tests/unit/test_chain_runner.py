@@ -229,7 +229,7 @@ def test_regenerate_one_section_saves_a_generated_revision(engine, collection_id
     assert revision.number == 2 and revision.origin == RevisionOrigin.GENERATED
     text, references = split_references(revision.body)
     assert verify(text, references) == [] and "truly" in text.split("## Conclusion")[1]
-    assert rewriter.prompts and all("Section 5 of 5: Conclusion" in p for p in rewriter.prompts if "Facts:" in p)
+    assert rewriter.prompts and all("Section 5 of 5: Conclusion" in p for p in rewriter.prompts if "\nEdit: " in p)
     with session_scope(engine) as session:  # the writer's own report, with a passage behind every citation
         stored = grounding_store.load_report(session=session, revision_id=revision.id)
     assert stored.checked_by == grounding_store.WRITER and regen.report is not None

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from editorial.chain.calls import CallSite, ChatTarget
 from editorial.chain.compose import WritingContext, compose_section
 from editorial.grounding.facts import Fact, candidate_sentences, select_facts
 from editorial.grounding.schemas import Passage
 from editorial.grounding.verify import verify_text
-from tests.unit.chain_fakes import RecordingChatModel, last_user, paraphrase
+from tests.unit.chain_fakes import RecordingChatModel, edited_fact, last_user, paraphrase
 
 PASSAGE_A = (
     "Chroma is the open-source embedding database for AI applications. "
@@ -28,10 +26,7 @@ FACTS = [
 
 
 def facts_in(messages) -> list[str]:
-    user = last_user(messages)
-    if "Facts:" in user:
-        return [m for m in re.findall(r"^\d+\. (.+)$", user.split("Facts:", 1)[1], flags=re.MULTILINE)]
-    return [user.splitlines()[-1]]
+    return [edited_fact(last_user(messages))]
 
 
 def compose(responder, facts=FACTS, budget=60, context=None):
@@ -59,21 +54,21 @@ def test_faithful_rewrites_are_kept_and_cited():
     assert [k.origin for k in draft.kept] == ["model", "model", "model"]
     assert [k.n for k in draft.kept] == [1, 1, 2] and draft.dropped == 0
     assert draft.text.count("[1]") == 2 and "[2]" in draft.text
-    assert len(model.prompts) == 2  # facts go two at a time: two short generations, no retry
+    assert len(model.prompts) == 3  # one short generation per fact, no retry
     report = verify_text(draft.text, {1: Passage(n=1, text=PASSAGE_A), 2: Passage(n=2, text=PASSAGE_B)})
     assert report.supported_share == 1.0 and report.unknown_terms == []
 
 
 def test_an_invented_name_is_retried_once_then_kept_from_the_retry():
     def responder(messages):
-        if "Facts:" in last_user(messages):
+        if "\nEdit: " in last_user(messages):  # the first try (the retry asks "Edit with other words")
             return numbered([f"{paraphrase(f)} It was founded by Dr. Elon Musk." for f in facts_in(messages)])
         return paraphrase(facts_in(messages)[0])
 
     draft, model = compose(responder)
     assert draft.kept and {k.origin for k in draft.kept} <= {"model", "retry"}  # the invented sentence never
     assert "Musk" not in draft.text and "Elon" not in draft.text
-    assert sum("Say this in one plain sentence" in p for p in model.prompts) <= len(FACTS)
+    assert sum("Edit with other words" in p for p in model.prompts) <= len(FACTS)
 
 
 def test_a_fact_the_model_cannot_rewrite_becomes_a_marked_quotation():

@@ -1,0 +1,67 @@
+"""Rule paraphrases, copy blocking, coined words and the post-wide quotation trim."""
+
+from __future__ import annotations
+
+from editorial.chain.compose import trim_quotations
+from editorial.grounding.copying import SourceShingles
+from editorial.grounding.paraphrase import close_paraphrase
+from editorial.grounding.vocabulary import SourceVocabulary, unfamiliar_words
+from editorial.llm.copy_guard import CopyGuard, WordStarts
+
+SOURCE = [
+    "Streamlit lets you transform Python scripts into interactive web apps in minutes, instead of weeks.",
+    "Pydantic is the most widely used data validation library for Python, and it is fast and extensible.",
+    "Chroma is the open-source embedding database for AI applications.",
+]
+
+
+def test_a_rule_paraphrase_copies_no_eight_word_run_and_keeps_names_and_numbers():
+    shingles = SourceShingles(SOURCE)
+    out = close_paraphrase(SOURCE[0], shingles)
+    assert out and shingles.longest_run(out) == 0
+    assert "Streamlit" in out and "Python" in out and out.endswith(".")
+    pydantic = close_paraphrase(SOURCE[1], shingles)
+    assert pydantic and "Pydantic" in pydantic and "Python" in pydantic and shingles.longest_run(pydantic) == 0
+
+
+def test_a_sentence_the_rules_cannot_reword_is_left_to_the_quotation():
+    assert close_paraphrase(SOURCE[2], SourceShingles(SOURCE)) is None
+
+
+def test_names_inside_a_sentence_are_never_swapped():
+    text = "The Simple Storage Service keeps your files safe and lets you share them with the team easily."
+    out = close_paraphrase(text, SourceShingles([text]))
+    assert out is None or "Simple Storage Service" in out
+
+
+def test_the_copy_guard_bans_the_word_that_would_complete_a_copied_run():
+    vocab = ["", " Streamlit", " lets", " you", " transform", " trans", " Python", " scripts", " into", " turn", "form"]
+    guard = CopyGuard([SOURCE[0]], WordStarts(vocab))
+    assert guard.banned("Streamlit lets you transform Python scripts into") == []  # 7 words: not yet
+    written = "Streamlit lets you transform Python scripts into interactive"
+    assert guard.banned(written) == []  # "web" would complete the run, but no token of this vocabulary starts it
+    banned = guard.banned(" You know, Streamlit lets you transform Python scripts")
+    assert banned == []  # its last seven words ("know streamlit lets …") are not a run of the source
+    guard = CopyGuard(["one two three four five six seven transform"], WordStarts(vocab))
+    assert sorted(guard.banned("one two three four five six seven")) == [4, 5]  # " transform" and " trans"
+    assert guard.banned("one two three four five six seve") == []
+
+
+def test_coined_and_misspelled_words_are_caught_but_source_terms_pass():
+    vocabulary = SourceVocabulary.from_texts(["Sentence Transformers trains rerankers and sparse encoders."])
+    sentence = "You can finitue rerankers, encoders and encrpyrsions with embedding models."
+    assert unfamiliar_words(sentence, vocabulary) == ["finitue", "encrpyrsions"]
+
+
+def test_quotations_over_a_quarter_of_a_short_post_are_trimmed_from_the_end():
+    shingles = SourceShingles(SOURCE)
+    texts = [
+        "Streamlit turns scripts into apps [1]. “" + SOURCE[0].rstrip(".") + "” [1].",
+        "Validation in Python is quick with it [2]. “" + SOURCE[1].rstrip(".") + "” [2].",
+    ]
+    trimmed, removed = trim_quotations(texts, shingles)
+    assert removed == 2 and trimmed == [
+        "Streamlit turns scripts into apps [1].",
+        "Validation in Python is quick with it [2].",
+    ]
+    assert trim_quotations(trimmed, shingles) == (trimmed, 0)
