@@ -24,9 +24,9 @@ from editorial.chain.text import count_words
 from editorial.grounding.copying import MAX_SHARE, QUOTE_WORDS, SourceShingles
 from editorial.grounding.facts import Embed, Fact
 from editorial.grounding.guards import DuplicateFilter, LoopGuard, cut_loop, strip_debris
-from editorial.grounding.paraphrase import close_paraphrase
+from editorial.grounding.paraphrase import EQUIVALENT_STEMS, close_paraphrase
 from editorial.grounding.sentences import plain, split_body
-from editorial.grounding.verify import has_claim, passage_problem
+from editorial.grounding.verify import content_words, has_claim, passage_problem
 from editorial.grounding.vocabulary import SourceVocabulary, checkable_terms, unfamiliar_words
 
 log = logging.getLogger(__name__)
@@ -191,6 +191,9 @@ def check_sentence(sentence: str, fact: Fact, context: WritingContext, *, thresh
     problem, _ = passage_problem(text, fact.passage, terms=terms, threshold=threshold)
     if problem:
         return f"unsupported: the passage {problem}"
+    added = added_words(text, fact.text)
+    if added:
+        return "adds words its fact does not have: " + ", ".join(added[:3])
     if context.duplicates.seen(text):
         return "repeats an earlier sentence"
     run = context.shingles.longest_run(text)
@@ -199,6 +202,22 @@ def check_sentence(sentence: str, fact: Fact, context: WritingContext, *, thresh
     if run and not context.copy_allowed(context.shingles.copied_words(text), words):
         return "copied (verbatim budget)"
     return ""
+
+
+def added_words(sentence: str, fact: str) -> list[str]:
+    """Content words of ``sentence`` that its fact lacks (equivalent wordings of the paraphrase rules excepted).
+
+    The writer asks for a light copy-edit of one fact; a new content word is where a small model's fluent
+    distortions live ("three minor releases" becoming "three major releases", a contributor promoted to "a valuable
+    contributor"), and lexical support by the whole passage lets them through, so none is allowed.
+    """
+    own = {word.rstrip("e") for word in [*content_words(fact), *EQUIVALENT_STEMS]}  # "releas(es)" meets "release"
+    added: list[str] = []
+    for word in re.findall(r"[a-z0-9]+(?:['’][a-z]+)?", sentence.lower()):
+        stems = content_words(word)  # empty for stop words
+        if stems and stems[0].rstrip("e") not in own and word not in added:
+            added.append(word)
+    return added
 
 
 def quotation(fact: Fact, context: WritingContext) -> Kept | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from editorial.grounding.copying import SourceShingles
+from editorial.grounding.verify import content_words
 
 # (pattern, replacement). Lower-case phrases matched on word boundaries, first letter's case kept. Each swap keeps
 # the grammar of any sentence it matches (same part of speech, same agreement) and the meaning.
@@ -205,15 +206,21 @@ DROPPABLE = (
     "basically",
     "highly",
     "extremely",
-    "fully",
     "also",
     "totally",
     "completely",
     "truly",
     "incredibly",
     "both",
+    "indeed",
 )
 """Filler words that can go without changing what a sentence claims."""
+
+EQUIVALENT_STEMS = frozenset(
+    stem for phrase in [*(new for _old, new in (*SWAPS, *FAMILIES)), *DROPPABLE] for stem in content_words(phrase)
+)
+"""Content-word stems that add no claim: the rules' equivalent wordings and filler words (a model's copy-edit
+may use them too)."""
 
 _OPEN, _CLOSE = "\ue000", "\ue001"
 """Marks around replaced words while rewording: no later rule touches them (removed at the end)."""

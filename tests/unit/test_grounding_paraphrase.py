@@ -65,3 +65,15 @@ def test_quotations_over_a_quarter_of_a_short_post_are_trimmed_from_the_end():
         "Validation in Python is quick with it [2].",
     ]
     assert trim_quotations(trimmed, shingles) == (trimmed, 0)
+
+
+def test_a_copy_edit_may_not_add_content_words_its_fact_lacks():
+    from editorial.chain.compose import added_words
+
+    fact = "Typically, PyTorch has three minor releases a year."
+    assert added_words("PyTorch has three major releases a year.", fact) == ["major"]
+    assert added_words("PyTorch usually has three minor releases a year.", fact) == []  # "usually": a rule's word
+    assert added_words("Hugh is a valuable contributor to PyTorch.", "Hugh wrote an unrelated pytorch.") == [
+        "valuable",
+        "contributor",
+    ]
