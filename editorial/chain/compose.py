@@ -24,7 +24,7 @@ from editorial.chain.text import count_words
 from editorial.grounding.copying import MAX_SHARE, QUOTE_WORDS, SourceShingles
 from editorial.grounding.facts import Embed, Fact
 from editorial.grounding.guards import DuplicateFilter, LoopGuard, cut_loop, strip_debris
-from editorial.grounding.paraphrase import EQUIVALENT_STEMS, close_paraphrase
+from editorial.grounding.paraphrase import close_paraphrase, equivalent_in
 from editorial.grounding.sentences import plain, split_body
 from editorial.grounding.verify import content_words, has_claim, passage_problem
 from editorial.grounding.vocabulary import SourceVocabulary, checkable_terms, unfamiliar_words
@@ -205,18 +205,20 @@ def check_sentence(sentence: str, fact: Fact, context: WritingContext, *, thresh
 
 
 def added_words(sentence: str, fact: str) -> list[str]:
-    """Content words of ``sentence`` that its fact lacks (equivalent wordings of the paraphrase rules excepted).
+    """Content words of ``sentence`` that its fact lacks (fillers, and the rules' equivalents of its words, excepted).
 
     The writer asks for a light copy-edit of one fact; a new content word is where a small model's fluent
     distortions live ("three minor releases" becoming "three major releases", a contributor promoted to "a valuable
     contributor"), and lexical support by the whole passage lets them through, so none is allowed.
     """
-    own = {word.rstrip("e") for word in [*content_words(fact), *EQUIVALENT_STEMS]}  # "releas(es)" meets "release"
+    stems = set(content_words(fact))
+    own = {word.rstrip("e") for word in stems}  # "releas(es)" meets "release"
     added: list[str] = []
     for word in re.findall(r"[a-z0-9]+(?:['’][a-z]+)?", sentence.lower()):
-        stems = content_words(word)  # empty for stop words
-        if stems and stems[0].rstrip("e") not in own and word not in added:
-            added.append(word)
+        found = content_words(word)  # empty for stop words
+        if not found or found[0].rstrip("e") in own or equivalent_in(found[0], stems) or word in added:
+            continue
+        added.append(word)
     return added
 
 
@@ -397,7 +399,8 @@ def trim_quotations(texts: list[str], shingles: SourceShingles, share: float = M
             if quotes:
                 last = quotes[-1]
                 text = texts[index][: last.start()] + texts[index][last.end() :]
-                texts[index] = re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]{2,}", " ", text)).strip()
+                paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text)]
+                texts[index] = "\n\n".join(p for p in paragraphs if p)
                 removed += 1
                 break
         else:

@@ -216,11 +216,19 @@ DROPPABLE = (
 )
 """Filler words that can go without changing what a sentence claims."""
 
-EQUIVALENT_STEMS = frozenset(
-    stem for phrase in [*(new for _old, new in (*SWAPS, *FAMILIES)), *DROPPABLE] for stem in content_words(phrase)
-)
-"""Content-word stems that add no claim: the rules' equivalent wordings and filler words (a model's copy-edit
-may use them too)."""
+FILLER_STEMS = frozenset(stem for word in DROPPABLE for stem in content_words(word))
+"""Content-word stems of filler words: a sentence may gain or lose them without claiming anything new."""
+EQUIVALENTS: dict[str, frozenset[str]] = {}
+"""For a content-word stem a rule can bring in, the stems of the wording it replaces ("offer" ← "provid")."""
+for _old, _new in (*SWAPS, *FAMILIES):
+    for _stem in content_words(_new):
+        EQUIVALENTS[_stem] = EQUIVALENTS.get(_stem, frozenset()) | frozenset(content_words(_old))
+
+
+def equivalent_in(stem: str, stems: set[str]) -> bool:
+    """True when ``stem`` is a filler, or a rules' equivalent of a word among ``stems``."""
+    return stem in FILLER_STEMS or bool(EQUIVALENTS.get(stem, frozenset()) & stems)
+
 
 _OPEN, _CLOSE = "\ue000", "\ue001"
 """Marks around replaced words while rewording: no later rule touches them (removed at the end)."""

@@ -77,3 +77,11 @@ def test_a_copy_edit_may_not_add_content_words_its_fact_lacks():
         "valuable",
         "contributor",
     ]
+
+
+def test_an_equivalent_wording_is_allowed_only_for_the_word_it_replaces():
+    from editorial.chain.compose import added_words
+
+    fact = "The memory usage in PyTorch is extremely efficient compared to Torch."
+    assert added_words("The memory usage in PyTorch is extremely fast compared to Torch.", fact) == ["fast"]
+    assert added_words("PyTorch offers tensors.", "PyTorch provides tensors.") == []  # offer ← provide
