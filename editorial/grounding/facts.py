@@ -78,8 +78,11 @@ def candidate_sentences(text: str) -> list[str]:
             continue
         if not sentence[0].isupper() and not sentence[0].isdigit() and sentence[0] != "`":
             continue
-        if _JUNK.search(sentence) or sentence.count(": ") >= 2:
-            continue  # changelog lines (by @user in #123), table or link residue, lines run together
+        if _JUNK.search(sentence) or sentence.count(": ") >= 2 or re.search(r"[a-z]{2}\. [a-z]", sentence):
+            continue  # changelog lines (by @user in #123), table or link residue, list items run together
+        capitalised = sum(1 for word in words if word[:1].isupper())
+        if capitalised > 0.6 * len(words):
+            continue  # a heading or a link label in Title Case, not a statement
         if sentence not in kept:
             kept.append(sentence)
     return kept
