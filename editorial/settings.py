@@ -140,6 +140,12 @@ class Settings(BaseSettings):
     worker_stalled_after_s: float = Field(
         default=60.0, ge=2, description="A queue worker silent this long is dead: its jobs fail, locks are freed."
     )
+    worker_recovery_s: int = Field(
+        default=15,
+        ge=1,
+        le=30,
+        description="Seconds between a worker's recovery sweeps (dead workers' jobs and locks, stale runs).",
+    )
     worker_services: str | None = Field(
         default=None, description="module:function building a run's ChainServices in a worker (default: settings)."
     )

@@ -31,7 +31,7 @@ def worker_command(args: argparse.Namespace) -> int:
     settings = get_settings()
     queue.ensure_schema(settings)
     runtime().engine  # migrate and connect before the first job  # noqa: B018
-    app = queue.build_app(procrastinate.PsycopgConnector(conninfo=queue.conninfo(settings)))
+    app = queue.build_app(procrastinate.PsycopgConnector(conninfo=queue.conninfo(settings)), settings)
     queues = [name.strip() for name in args.queues.split(",") if name.strip()]
     concurrency = args.concurrency or settings.worker_concurrency
     print(f"worker {worker_name()} serving queues {', '.join(queues)} with concurrency {concurrency}", flush=True)

@@ -59,14 +59,14 @@ def ensure_schema(settings: Settings) -> None:
         raise QueueUnavailable(f"The task queue's database does not answer: {str(exc).splitlines()[0]}") from exc
 
 
-def build_app(connector: Any) -> procrastinate.App:
+def build_app(connector: Any, settings: Settings) -> procrastinate.App:
     """A procrastinate app on ``connector`` with the editorial tasks registered (workers import them lazily)."""
     from editorial.jobs import recovery, tasks
 
     app = procrastinate.App(connector=connector)
     app.task(name=RUN_TASK, queue=RUNS_QUEUE, pass_context=False)(tasks.run_task)
     app.task(name=INGEST_TASK, queue=INGEST_QUEUE, pass_context=False)(tasks.ingest_task)
-    app.periodic(cron=recovery.CRON)(
+    app.periodic(cron=recovery.cron(settings.worker_recovery_s))(
         app.task(name=RECOVER_TASK, queue=RUNS_QUEUE, pass_context=True, queueing_lock=RECOVER_TASK)(recovery.recover)
     )
     return app
@@ -80,7 +80,7 @@ def client(settings: Settings) -> procrastinate.App:
         if app is None:
             ensure_schema(settings)
             connector = procrastinate.SyncPsycopgConnector(conninfo=conninfo(settings), min_size=1, max_size=4)
-            app = build_app(connector)
+            app = build_app(connector, settings)
             app.open()
             _clients[key] = app
         return app

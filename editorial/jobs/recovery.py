@@ -2,8 +2,9 @@
 
 A worker killed mid-job leaves its procrastinate job ``doing`` (holding its collection's lock, which would
 block every later ingest into that collection) and its run or ingest task without a heartbeat. Every worker
-runs :func:`recover` every 15 seconds (a periodic task): jobs of workers whose procrastinate heartbeat stopped are
-failed, their ingest tasks marked failed, and runs whose heartbeat is stale marked failed (resumable).
+runs :func:`recover` every ``EDITORIAL_WORKER_RECOVERY_S`` seconds (15 by default; a periodic task): jobs of
+workers whose procrastinate heartbeat stopped are failed, their ingest tasks marked failed, and runs whose
+heartbeat is stale marked failed (resumable).
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from editorial.jobs.runtime import runtime
 
 logger = logging.getLogger(__name__)
 
-CRON = "* * * * * */15"
-"""Every 15 seconds (the sixth column is seconds)."""
+
+def cron(every_s: int) -> str:
+    """The periodic task's schedule: every ``every_s`` seconds of each minute (the sixth column is seconds)."""
+    return f"* * * * * */{every_s}"
 
 
 def _fail_ingest_tasks(task_ids: list[int]) -> None:

@@ -151,11 +151,16 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def wait_for_app(page, timeout: float | None = None) -> None:
-    """Wait until Streamlit has finished running the script: connected, not running, nothing stale (180 s, scaled)."""
+def wait_for_app(page, timeout: float | None = None, *, started: bool = False) -> None:
+    """Wait until Streamlit has finished running the script: connected, not running, nothing stale (180 s, scaled).
+
+    ``started``: the caller already saw the rerun it waits for start (``ui.settle``), so there is no request
+    still on its way to the server to leave time for.
+    """
     timeout = scaled(180_000) if timeout is None else timeout
     page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=timeout)
-    page.wait_for_timeout(400)  # a click's rerun request reaches the server
+    if not started:
+        page.wait_for_timeout(400)  # a click's rerun request reaches the server
     page.wait_for_function(
         """() => {
             const app = document.querySelector('[data-testid="stApp"]');

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -31,18 +30,47 @@ INJECTION_PROBE = """() => {
 }"""
 
 
-# Counts the script runs a page has started, so a helper can wait for the rerun its click caused.
+# Counts the script runs a page has started, so a helper can wait for the rerun its click caused. The count is
+# kept in the tab's sessionStorage, so it keeps growing across a reload or a redirect the action caused (the first
+# run of the new document counts too) instead of starting again at 0. A rerun so quick that the page never shows
+# it running (React renders only its end) is not counted; for that case the page also notes when a person last
+# acted on it and when the server last sent it a message (``settle`` uses both).
 RUN_COUNTER = """
-window.__runs = 0;
-new MutationObserver(changes => {
-    for (const change of changes) {
-        if (change.target.getAttribute('data-test-script-state') === 'running' && change.oldValue !== 'running') {
-            window.__runs += 1;
+(() => {
+    let stored = 0;
+    try { stored = Number(sessionStorage.getItem('__runs') || 0); } catch (e) {}
+    window.__runs = stored;
+    window.__lastAction = 0;
+    window.__lastMessage = 0;
+    new MutationObserver(changes => {
+        for (const change of changes) {
+            if (change.target.getAttribute('data-test-script-state') === 'running' && change.oldValue !== 'running') {
+                window.__runs += 1;
+                try { sessionStorage.setItem('__runs', String(window.__runs)); } catch (e) {}
+            }
         }
+    }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state'],
+                          attributeOldValue: true});
+    for (const kind of ['pointerdown', 'keydown', 'input', 'change']) {
+        window.addEventListener(kind, () => { window.__lastAction = performance.now(); }, true);
     }
-}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state'],
-                      attributeOldValue: true});
+    const Socket = window.WebSocket;
+    window.WebSocket = class extends Socket {
+        constructor(...args) {
+            super(...args);
+            this.addEventListener('message', () => { window.__lastMessage = performance.now(); });
+        }
+    };
+})();
 """
+
+# The server answered the last action and has been quiet since (150 ms), and the script is not running: a rerun
+# too quick to be counted has come and gone.
+ANSWERED_AND_IDLE = """n => (window.__runs || 0) > n || (
+    window.__lastMessage > window.__lastAction && window.__lastAction > 0
+    && performance.now() - window.__lastMessage > 150
+    && document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state') === 'notRunning'
+)"""
 
 
 def new_page(browser, *, timeout: float = 120_000):
@@ -63,10 +91,15 @@ def runs(page) -> int:
 
 def settle(page, before: int) -> None:
     """Wait for the rerun an action caused (when it caused one) to start, then for the app to be idle."""
-    # No rerun within 5 s: the action caused none, or it was over before the first poll.
-    with contextlib.suppress(PlaywrightTimeout):
-        page.wait_for_function("n => (window.__runs || 0) > n", arg=before, timeout=5_000, polling=50)
-    wait_for_app(page)
+    try:  # the usual case: the rerun is seen starting
+        page.wait_for_function("n => (window.__runs || 0) > n", arg=before, timeout=1_000, polling=50)
+    except PlaywrightTimeout:
+        try:  # a rerun too quick to be seen running, or one that starts late
+            page.wait_for_function(ANSWERED_AND_IDLE, arg=before, timeout=4_000, polling=50)
+        except PlaywrightTimeout:  # no rerun within 5 s: the action caused none
+            wait_for_app(page)
+            return
+    wait_for_app(page, started=True)  # the rerun was seen: no pause for a request on its way
 
 
 def textbox(page, label: str):
@@ -103,6 +136,9 @@ def select(page, label: str, option: str, *, exact: bool = False, nth: int = 0) 
     """Pick ``option`` (text match) in the ``nth`` select box labelled ``label``."""
     wait_for_app(page)
     box = page.get_by_role("combobox", name=label, exact=True).nth(nth)
+    current = box.input_value()
+    if current == option or (not exact and option.lower() in current.lower()):
+        return  # already chosen: picking it again changes nothing and starts no rerun to wait for
     choice = page.get_by_role("option", name=option, exact=exact).first
     for _attempt in range(3):  # a rerun that lands while the list opens closes it again
         box.scroll_into_view_if_needed()
@@ -142,7 +178,14 @@ def go(page, title: str) -> None:
 def push_url(page, path: str) -> None:
     """Navigate inside the running session to ``path`` (as the address bar would, without reloading)."""
     before = runs(page)
-    page.evaluate("path => { history.pushState({}, '', path); dispatchEvent(new PopStateEvent('popstate')); }", path)
+    page.evaluate(
+        """path => {
+            window.__lastAction = performance.now();
+            history.pushState({}, '', path);
+            dispatchEvent(new PopStateEvent('popstate'));
+        }""",
+        path,
+    )
     settle(page, before)
 
 

@@ -19,12 +19,10 @@ from editorial.ingest import IngestItem, ingest_items
 pytestmark = pytest.mark.integration
 
 
-def test_a_grounded_post_over_real_documents(settings, engine, tmp_path):
-    from editorial.embeddings import build_embeddings
-
+def test_a_grounded_post_over_real_documents(settings, engine, tmp_path, real_embeddings):
     files = build(tmp_path / "corpora")["ml"]
     corpus = "\n".join(p.read_text(encoding="utf-8") for p in files).lower()
-    embeddings = build_embeddings(settings)
+    embeddings = real_embeddings  # the session's all-MiniLM-L6-v2 (the model the settings name), loaded once
     collection = create_collection(engine, name="ML READMEs")
     ingest_items(
         settings,

@@ -70,7 +70,9 @@ def _page(browser, url: str, who: str):
 
 def test_two_replicas_share_runs_sources_and_drafts(browser, queue_engine, processes, tmp_path: Path):
     ids = _seed(queue_engine)
-    processes.worker("worker", extra_env={"EDITORIAL_FAKE_CHUNK_DELAY_S": "0.4"})
+    # Slowed so the run is still writing when replica A is killed and while B shows its first finished section
+    # (each section streams for seconds); 0.4 s a word made the run alone take about two minutes.
+    processes.worker("worker", extra_env={"EDITORIAL_FAKE_CHUNK_DELAY_S": "0.15"})
     app_a, url_a = processes.app("replica-a")
     _app_b, url_b = processes.app("replica-b")
 

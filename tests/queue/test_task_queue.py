@@ -158,7 +158,7 @@ def test_an_ingest_runs_in_a_worker_and_is_searchable_from_this_process(queue_se
 
 
 def test_a_worker_killed_mid_ingest_frees_its_collection_for_the_next_upload(queue_settings, queue_engine, processes):
-    quick = {"EDITORIAL_WORKER_STALLED_AFTER_S": "4"}
+    quick = {"EDITORIAL_WORKER_STALLED_AFTER_S": "4", "EDITORIAL_WORKER_RECOVERY_S": "2"}  # seconds, not minutes
     first = processes.worker("w1", extra_env=quick)
     collection = create_collection(queue_engine, name="Killed ingest collection")
     long_text = "\n\n".join(
