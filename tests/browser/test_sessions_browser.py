@@ -6,12 +6,14 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from db.crud import drafts as drafts_crud
 from db.models import User
 from db.session import session_scope
 from editorial.sessions import COOKIE_NAME
 from tests.browser.conftest import screenshot, start_app, wait_for_app
+from tests.browser.events import page_catch_up_ms
 from tests.browser.seed import engine_for, password, seed_draft, seed_people
 from tests.browser.ui import MAIN, click, fill, go, login, main_text, runs, settle, upload, wait_for_text
 from tests.timing import scaled
@@ -65,7 +67,10 @@ def test_reload_new_tab_and_a_draft_link_stay_logged_in(app, page):
     tab.goto(f"{app.url}/Editor?draft={app.draft}")
     _logged_in_as(tab, "ed")
     wait_for_text(tab, "Linked post")
-    assert tab.get_by_role("textbox", name="Title", exact=True).input_value() == "Linked post"
+    # the picker may show the title before the form's field is filled: wait for the field itself
+    expect(tab.get_by_role("textbox", name="Title", exact=True)).to_have_value(
+        "Linked post", timeout=page_catch_up_ms()
+    )
     screenshot(tab, "sessions-draft-link-new-tab")
     tab.close()
 

@@ -43,10 +43,10 @@ def _finished(engine, run_id: int) -> Run | None:
 
 
 def test_a_run_executes_in_a_worker_and_its_progress_lives_in_the_database(queue_settings, queue_engine, processes):
-    worker = processes.worker("w1")
     collection = create_collection(queue_engine, name="Queue collection")
     run_id = submit_run(queue_settings, queue_engine, _request(collection.id), chroma_name=collection.chroma_name)
-    assert _run(queue_engine, run_id).stage == "queued"
+    assert _run(queue_engine, run_id).stage == "queued"  # no worker yet: nothing can have picked it up
+    worker = processes.worker("w1")
 
     seen = {"live": "", "sections": 0}
 
