@@ -167,7 +167,7 @@ def with_citation(sentence: str, n: int) -> str:
     return f"{sentence[:-1]} [{n}]{sentence[-1]}" if sentence[-1:] in ".!?" else f"{sentence} [{n}]."
 
 
-def check_sentence(sentence: str, fact: Fact, context: WritingContext, *, threshold: float = WRITER_SUPPORT) -> str:
+def check_sentence(sentence: str, fact: Fact, context: WritingContext) -> str:
     """Why ``sentence`` cannot stand for ``fact`` (empty string when it passes)."""
     text = plain(strip_debris(sentence))
     if not text:
@@ -188,7 +188,7 @@ def check_sentence(sentence: str, fact: Fact, context: WritingContext, *, thresh
         return "not a word: " + ", ".join(coined[:3])
     if not has_claim(text, terms):
         return "says nothing"
-    problem, _ = passage_problem(text, fact.passage, terms=terms, threshold=threshold)
+    problem, _ = passage_problem(text, fact.passage, terms=terms, threshold=WRITER_SUPPORT)
     if problem:
         return f"unsupported: the passage {problem}"
     added = added_words(text, fact.text)

@@ -218,11 +218,18 @@ DROPPABLE = (
 
 FILLER_STEMS = frozenset(stem for word in DROPPABLE for stem in content_words(word))
 """Content-word stems of filler words: a sentence may gain or lose them without claiming anything new."""
-EQUIVALENTS: dict[str, frozenset[str]] = {}
+
+
+def _equivalents() -> dict[str, frozenset[str]]:
+    table: dict[str, frozenset[str]] = {}
+    for old, new in (*SWAPS, *FAMILIES):
+        for stem in content_words(new):
+            table[stem] = table.get(stem, frozenset()) | frozenset(content_words(old))
+    return table
+
+
+EQUIVALENTS = _equivalents()
 """For a content-word stem a rule can bring in, the stems of the wording it replaces ("offer" ← "provid")."""
-for _old, _new in (*SWAPS, *FAMILIES):
-    for _stem in content_words(_new):
-        EQUIVALENTS[_stem] = EQUIVALENTS.get(_stem, frozenset()) | frozenset(content_words(_old))
 
 
 def equivalent_in(stem: str, stems: set[str]) -> bool:

@@ -12,17 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-RUN_WORDS = 8
-"""Same as :data:`editorial.grounding.copying.RUN_WORDS` (this module is imported by the runtime process)."""
+from editorial.grounding.copying import RUN_WORDS, words_of  # the verbatim measure's own words (pure Python)
 
-_WORD = re.compile(r"[a-z0-9]+")
-_CITATION = re.compile(r"\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\]")
 _TOKEN_WORD = re.compile(r"^(\s*)([A-Za-z0-9]+)")
-
-
-def words_of(text: str) -> list[str]:
-    """Lower-case word tokens, citations left out (as the verbatim measure counts them)."""
-    return _WORD.findall(_CITATION.sub(" ", text.lower()))
 
 
 class WordStarts:

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,23 +66,19 @@ class LoadedModel:
     """An :class:`~editorial.llm.ort_engine.OrtEngine` when an ONNX runtime generates (``model`` is then None)."""
     end_ids: frozenset[int] = frozenset()
     """End-of-text token ids when ``model`` is None."""
+    _word_starts: Any = field(default=None, init=False, repr=False)
+
+    def word_starts(self) -> Any:
+        """The :class:`~editorial.llm.copy_guard.WordStarts` of this model's vocabulary (built on first use)."""
+        from editorial.llm.copy_guard import WordStarts
+
+        if self._word_starts is None:
+            tokenizer = self.tokenizer
+            self._word_starts = WordStarts(tokenizer.batch_decode([[i] for i in range(len(tokenizer))]))
+        return self._word_starts
 
 
 _models: dict[tuple[str, str], LoadedModel] = {}
-_word_starts: dict[int, Any] = {}
-
-
-def word_starts(loaded: LoadedModel) -> Any:
-    """The :class:`~editorial.llm.copy_guard.WordStarts` of a loaded model's vocabulary (built once)."""
-    from editorial.llm.copy_guard import WordStarts
-
-    key = id(loaded.tokenizer)
-    if key not in _word_starts:
-        tokenizer = loaded.tokenizer
-        _word_starts[key] = WordStarts(tokenizer.batch_decode([[i] for i in range(len(tokenizer))]))
-    return _word_starts[key]
-
-
 _models_lock = threading.Lock()
 
 
@@ -422,7 +418,7 @@ class _Run:
 
         from editorial.llm.copy_guard import CopyGuard
 
-        guard = CopyGuard(self.avoid_copying, word_starts(self.loaded)) if self.avoid_copying else None
+        guard = CopyGuard(self.avoid_copying, self.loaded.word_starts()) if self.avoid_copying else None
         if not guard:
             return None
         tokenizer, prompt_tokens = self.loaded.tokenizer, self.prompt_tokens
