@@ -126,8 +126,11 @@ def verbatim_share(body: str, corpus_words: set[tuple[str, ...]]) -> float:
     return sum(mask) / len(words) if words else 0.0
 
 
-def setup(root: Path, words_dir: Path):
-    """A data folder, the corpora ingested as two collections, the services; returns what the runs need."""
+def setup(root: Path, words_dir: Path, *, guides: bool = True):
+    """A data folder, the corpora ingested as two collections, the services; returns what the runs need.
+
+    ``guides``: each package's API guide joins its README (:func:`bench.corpus.build_real.build`).
+    """
     os.environ["EDITORIAL_DATA_DIR"] = str(root)
     os.environ.setdefault("EDITORIAL_MODEL_CACHE_DIR", str(REPO / "data" / "models"))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -140,7 +143,7 @@ def setup(root: Path, words_dir: Path):
     settings = get_settings()
     engine = open_database(settings)
     embeddings = build_embeddings(settings)
-    built = build(words_dir)
+    built = build(words_dir, guides=guides)
     corpora = {}
     for name, files in built.items():
         collection = create_collection(engine, name=f"bench-{name}")

@@ -1,7 +1,11 @@
-"""Build corpora of real documents nobody on the project wrote: the READMEs shipped inside installed packages.
+"""Build corpora of real documents nobody on the project wrote: the documentation shipped inside installed packages.
 
 Every wheel carries its project's long description (usually the README) in ``*.dist-info/METADATA``. This script
-copies those descriptions, one Markdown file per package, into two corpora:
+copies those descriptions, one Markdown file per package, into two corpora. With ``guides=True`` (the grounding
+benchmark) each package also gets an API guide: the prose of its public docstrings (modules, classes, functions;
+read with :mod:`ast`, nothing is imported), the richest first, without parameter lists, examples or code.
+A README alone holds 100–1,500 words of prose sentences, too little for a 300-word post that may not copy; the
+guides give the writer what a real documentation site would.
 
 - ``ml``: model and retrieval libraries (transformers, sentence-transformers, huggingface_hub, tokenizers,
   accelerate, safetensors, torch, langchain, langchain-core, langchain-huggingface, chromadb);
@@ -11,11 +15,13 @@ copies those descriptions, one Markdown file per package, into two corpora:
 The output is reproducible for a given environment (``MANIFEST.txt`` lists package versions and sizes) and goes
 to a temporary or data folder: nothing large is committed.
 
-Usage: ``python bench/corpus/build_real.py [OUT_DIR]`` (default: ``$TMPDIR/editorial-real-corpora``).
+Usage: ``python bench/corpus/build_real.py [--guides] [OUT_DIR]`` (default: ``$TMPDIR/editorial-real-corpora``).
 """
 
 from __future__ import annotations
 
+import ast
+import inspect
 import re
 import sys
 import tempfile
@@ -73,8 +79,107 @@ def description(package: str) -> tuple[str, str] | None:
     return dist.version, text.strip() + "\n"
 
 
-def build(out: Path) -> dict[str, list[Path]]:
-    """Write every corpus under ``out/<corpus>/<package>.md``; return the files per corpus."""
+GUIDE_CHARS = 40_000
+"""An API guide stops at about this size (transformers alone has 2,800 modules)."""
+ENTRY_WORDS = 250
+"""Docstrings are ranked by prose words up to this many (a giant one does not outrank every rich one)."""
+ENTRY_PARAGRAPHS = 5
+_SKIP_PATH = re.compile(r"(?:^|/)(?:tests?|testing|_vendor|vendored|benchmarks?|examples?|migrations|\.agents)(?:/|$)|/test_")
+_SECTION = re.compile(
+    r"^\s*(?:Args|Arguments|Parameters|Params|Returns?|Raises|Yields|Examples?|Example usage|Usage|Attributes|"
+    r"See Also|Warns|Keyword Arguments|Kwargs|Inputs|Outputs|Shape|Type|Todo)\s*:?\s*$|^\s*(?:-{3,}|={3,}|\.\. |>>>|:param|"
+    r":return|:raises|```)",
+)
+
+
+def _prose(docstring: str) -> list[str]:
+    """The prose paragraphs of a docstring before its first section (parameters, examples, directives)."""
+    lines: list[str] = []
+    for line in inspect.cleandoc(docstring).splitlines():
+        if _SECTION.match(line):
+            break
+        lines.append(line)
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", "\n".join(lines)):
+        if re.match(r"^\s{2,}\S", block) or re.search(r"^\s*[-*]\s", block, re.MULTILINE):
+            continue  # indented code or a bullet list (usually parameters)
+        text = " ".join(block.split())
+        text = re.sub(r":(?:class|func|meth|attr|obj|mod|data|ref|exc|doc|paramref):`~?([^`<]+?)(?:\s*<[^>]*>)?`", r"\1", text)
+        text = re.sub(r"``([^`]+)``", r"`\1`", text)
+        text = re.sub(r"\[\[([^\]]+)\]\]|\[`?([^\]`]+)`?\]\([^)]*\)", lambda m: m.group(1) or m.group(2), text)
+        if re.match(r"^\**`?\w+`?\**\s*\(", text) or re.search(r"\(`[\w\[\], .]+`(?:, \*optional\*)?", text):
+            continue  # Hugging Face style parameter docs: name (`type`, *optional*, defaults to …): …
+        if len(text.split()) >= 8 and "." in text and not re.search(r"[{}]|\bdef |\bself\b|\s=\s", text):
+            paragraphs.append(text)
+    return paragraphs
+
+
+def _entries(dist: metadata.Distribution) -> list[tuple[str, str, list[str]]]:
+    """(path, qualified name, prose paragraphs) of every public module, class and function docstring."""
+    found = []
+    for file in dist.files or []:
+        if file.suffix != ".py" or ".dist-info" in str(file) or _SKIP_PATH.search(str(file)):
+            continue
+        path = Path(dist.locate_file(file))
+        try:
+            if path.stat().st_size > 600_000:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        module = ".".join(file.with_suffix("").parts).removesuffix(".__init__")
+        nodes = [(module, tree)]
+        for node in tree.body:
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+                nodes.append((f"{module}.{node.name}", node))
+                if isinstance(node, ast.ClassDef):
+                    nodes += [
+                        (f"{module}.{node.name}.{item.name}", item)
+                        for item in node.body
+                        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and not item.name.startswith("_")
+                    ]
+        for name, node in nodes:
+            paragraphs = _prose(ast.get_docstring(node, clean=False) or "")
+            if paragraphs:
+                found.append((str(file), name, paragraphs))
+    return found
+
+
+def guide(package: str) -> str | None:
+    """An API guide of an installed package: the prose of its richest public docstrings, in module order.
+
+    Docstrings are ranked by their words of prose (user-facing documentation is long; internal helpers have a
+    line), taken until :data:`GUIDE_CHARS`, then printed in the order of the package's files.
+    """
+    try:
+        dist = metadata.distribution(package)
+    except metadata.PackageNotFoundError:
+        return None
+    entries = _entries(dist)
+    ranked = sorted(
+        range(len(entries)), key=lambda i: (-min(ENTRY_WORDS, sum(len(p.split()) for p in entries[i][2])), entries[i][:2])
+    )
+    chosen: list[int] = []
+    seen: set[str] = set()
+    size = 0
+    for index in ranked:
+        paragraphs = [p for p in entries[index][2] if p not in seen][:ENTRY_PARAGRAPHS]
+        if sum(len(p.split()) for p in paragraphs) < 25:
+            continue
+        seen.update(paragraphs)
+        entries[index] = (*entries[index][:2], paragraphs)
+        chosen.append(index)
+        size += sum(len(p) for p in paragraphs)
+        if size >= GUIDE_CHARS:
+            break
+    if not chosen:
+        return None
+    blocks = [f"## {entries[i][1]}\n\n" + "\n\n".join(entries[i][2]) + "\n" for i in sorted(chosen, key=lambda i: entries[i][:2])]
+    return f"# {package} API guide\n\n" + "\n".join(blocks)
+
+
+def build(out: Path, *, guides: bool = False) -> dict[str, list[Path]]:
+    """Write every corpus under ``out/<corpus>/<package>.md`` (and ``<package>-guide.md`` with ``guides``)."""
     built: dict[str, list[Path]] = {}
     manifest: list[str] = []
     for corpus, packages in CORPORA.items():
@@ -91,6 +196,12 @@ def build(out: Path) -> dict[str, list[Path]]:
             path.write_text(text, encoding="utf-8")
             files.append(path)
             manifest.append(f"{corpus}\t{package}\t{version}\t{len(text)} chars")
+            api = guide(package) if guides else None
+            if api:
+                path = folder / f"{package}-guide.md"
+                path.write_text(api, encoding="utf-8")
+                files.append(path)
+                manifest.append(f"{corpus}\t{package}-guide\t{version}\t{len(api)} chars")
         built[corpus] = files
     (out / "MANIFEST.txt").write_text("\n".join(manifest) + "\n", encoding="utf-8")
     return built
@@ -98,8 +209,9 @@ def build(out: Path) -> dict[str, list[Path]]:
 
 def main() -> None:
     """Build the corpora and print where they are."""
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.gettempdir()) / "editorial-real-corpora"
-    built = build(out)
+    args = [arg for arg in sys.argv[1:] if arg != "--guides"]
+    out = Path(args[0]) if args else Path(tempfile.gettempdir()) / "editorial-real-corpora"
+    built = build(out, guides="--guides" in sys.argv)
     for corpus, files in built.items():
         words = sum(len(p.read_text(encoding="utf-8").split()) for p in files)
         print(f"{corpus}: {len(files)} documents, {words:,} words in {out / corpus}")

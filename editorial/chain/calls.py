@@ -82,12 +82,22 @@ def limit_kwargs(model: BaseChatModel, max_tokens: int, cancel: threading.Event 
     return {}
 
 
-def copy_blocking_kwargs(model: BaseChatModel, texts: list[str]) -> dict[str, Any]:
-    """Per-call keywords that stop the model copying 8-word runs of ``texts``, for models that can (local ones).
+FACT_EDIT_REPETITION_PENALTY = 1.0
+"""A fact edit must reuse its fact's words. Local runtimes apply the repetition penalty to every token already in
+the sequence, prompt included, so the default 1.1 pushed the model off the fact's own words into inventions:
+on 40 sampled real facts the embedded model's first answer passed verification 2 times with 1.1 and 10 times
+with 1.0. Loops are stopped by the loop guard and copies by copy blocking instead."""
 
-    Remote servers take no per-token constraint of this kind; their copies are caught by the verifier instead.
+
+def fact_edit_kwargs(model: BaseChatModel, texts: list[str]) -> dict[str, Any]:
+    """Per-call keywords for rewording a fact, for models that take them (local ones).
+
+    Copy blocking (no 8-word run of ``texts``) and no repetition penalty. Remote servers take no per-token
+    constraint of this kind; their copies are caught by the verifier instead.
     """
-    return {"avoid_copying": texts} if texts and type(model).__name__ == "LocalChatModel" else {}
+    if type(model).__name__ != "LocalChatModel":
+        return {}
+    return {"repetition_penalty": FACT_EDIT_REPETITION_PENALTY, **({"avoid_copying": texts} if texts else {})}
 
 
 def _first_line(exc: BaseException) -> str:

@@ -27,6 +27,27 @@ MMR_LAMBDA = 0.7
 """Weight of relevance against novelty when choosing facts (1.0 = relevance only)."""
 
 
+_LABEL = re.compile(r"^(?:Note|Tip|Hint|Warning|Important|Caution)\s*:\s*(?=[A-Z`])")
+"""An admonition label before a statement ("Note: If …"): the statement is the fact."""
+_DANGLING = re.compile(r"^(?:It|Its|They|Their|Them|These|Those|This|That|He|She|Such|To)\b")
+"""Openings that lean on the sentence before (or an infinitive fragment): out of their passage they say nothing."""
+_DETERMINERS = frozenset("a an the this that these those any one all each every its their your some".split())
+_GLUED = re.compile(r":\s+[A-Z]|:\.$")
+"""A list or code introduction run into the next sentence ("… and run: If this opens …"), or ending in ":"."""
+
+
+def _fragment(words: list[str]) -> bool:
+    """True for a docstring's subjectless summary ("Inserts a container as a popover.", "Returns the value.")."""
+    first = words[0]
+    return (
+        len(words) > 1
+        and first[:1].isupper()
+        and first.endswith("s")
+        and not first.endswith(("ss", "us", "is"))
+        and words[1].lower() in _DETERMINERS
+    )
+
+
 _JUNK = re.compile(r"\bby @\w|#\d{2,}|\]\[|\||-{3,}|\ba\.k\.a\.$|\s(?:of|the|a|an|and|to)\s*\.$")
 
 
@@ -68,7 +89,7 @@ def candidate_sentences(text: str) -> list[str]:
         )
     flat = " ".join(" ".join(lines).split())
     for piece in re.split(r"(?<=[.!?])\s+(?=[A-Z`\"“(])", flat):
-        sentence = plain(piece).strip().rstrip(" .") + "."
+        sentence = _LABEL.sub("", plain(piece).strip()).rstrip(" .") + "."
         sentence = re.sub(r"\s+\.$", ".", sentence)
         words = sentence.split()
         if not MIN_FACT_WORDS <= len(words) <= MAX_FACT_WORDS:
@@ -80,6 +101,8 @@ def candidate_sentences(text: str) -> list[str]:
             continue
         if _JUNK.search(sentence) or sentence.count(": ") >= 2 or re.search(r"[a-z]{2}\. [a-z]", sentence):
             continue  # changelog lines (by @user in #123), table or link residue, list items run together
+        if _DANGLING.match(sentence) or _GLUED.search(sentence) or _fragment(words):
+            continue  # read alone in a post, these lean on text that is not there
         capitalised = sum(1 for word in words if word[:1].isupper())
         if capitalised > 0.6 * len(words):
             continue  # a heading or a link label in Title Case, not a statement

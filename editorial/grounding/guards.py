@@ -80,6 +80,25 @@ def repeated_ngram(text: str, n: int = LOOP_NGRAM, repeats: int = LOOP_REPEATS) 
     return None
 
 
+SELF_REPEAT_NGRAM = 3
+
+
+def self_repetition(sentence: str, n: int = SELF_REPEAT_NGRAM) -> str | None:
+    """A phrase of ``n`` words, two of them content words, that one sentence says twice; None when there is none.
+
+    A small model's degenerate rewording repeats itself inside a sentence ("a short-lived token obtained via OIDC
+    is set to a short-lived token, which is a short-lived token"); every word is the source's, so only this sees it.
+    """
+    words = _words(sentence)
+    seen: set[tuple[str, ...]] = set()
+    for i in range(len(words) - n + 1):
+        gram = tuple(words[i : i + n])
+        if gram in seen and len(content_words(" ".join(gram))) >= 2:
+            return " ".join(gram)
+        seen.add(gram)
+    return None
+
+
 class LoopGuard:
     """Watch a streamed generation and say when it starts looping (an n-gram seen ``repeats`` times).
 

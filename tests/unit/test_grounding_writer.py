@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from editorial.chain.calls import CallSite, ChatTarget
-from editorial.chain.compose import WritingContext, compose_section
+from editorial.chain.calls import CallSite, ChatTarget, fact_edit_kwargs
+from editorial.chain.compose import WritingContext, check_sentence, compose_section
 from editorial.grounding.facts import Fact, candidate_sentences, select_facts
 from editorial.grounding.schemas import Passage
 from editorial.grounding.verify import verify_text
@@ -135,3 +135,43 @@ def test_facts_are_prose_sentences_chosen_for_the_query_and_diverse():
     chosen = select_facts("storing embeddings and metadata in Chroma", [item], count=2)
     assert chosen[0].text.startswith("Chroma stores") and chosen[0].n == 4
     assert len({f.text.split()[0] for f in chosen}) == 2 or len(chosen) == 1  # the near-duplicate is skipped
+
+
+def test_facts_that_lean_on_missing_text_are_not_chosen():
+    text = (
+        "Note: If two clients share one System, the System stops when the last client is closed. "
+        "It requires an API key and a model name. Inserts a multi-element container as a popover. "
+        "Open a terminal and run: If this opens the demo app you are all set. "
+        "You can also use the rank method to avoid reranking by hand:. "
+        "To train new vocabulary with four ready-made tokenizers. "
+        "Streamlit turns Python scripts into shareable web apps in minutes."
+    )
+    assert candidate_sentences(text) == [
+        "If two clients share one System, the System stops when the last client is closed.",
+        "Streamlit turns Python scripts into shareable web apps in minutes.",
+    ]
+
+
+def test_an_edit_that_moves_the_facts_words_around_is_refused():
+    text = "The training API is optimized to work with PyTorch models provided by Transformers."
+    fact = Fact(text, 2, f"{text} {PASSAGE_B}")
+    context = WritingContext.build([fact.passage])
+    moved = "The PyTorch model is optimized to work with Transformers."  # every word the fact's, the claim not
+    assert check_sentence(moved, fact, context).startswith("moves its fact's words around")
+    assert check_sentence("The training API is optimized for PyTorch models from Transformers.", fact, context) == ""
+
+
+def test_an_edit_that_repeats_itself_is_refused():
+    text = "A short-lived token obtained via OIDC is used when the resource is set."
+    fact = Fact(text, 1, text)
+    context = WritingContext.build([fact.text])
+    looped = "A short-lived token obtained via OIDC is set to a short-lived token, which is a short-lived token."
+    assert check_sentence(looped, fact, context).startswith("repeats itself")
+
+
+def test_fact_edits_reach_local_models_without_a_repetition_penalty():
+    class LocalChatModel:  # the name is what the call keywords look at
+        pass
+
+    assert fact_edit_kwargs(LocalChatModel(), ["a source"]) == {"repetition_penalty": 1.0, "avoid_copying": ["a source"]}
+    assert fact_edit_kwargs(RecordingChatModel(responder=lambda m: ""), ["a source"]) == {}
