@@ -84,12 +84,19 @@ GUIDE_CHARS = 40_000
 ENTRY_WORDS = 250
 """Docstrings are ranked by prose words up to this many (a giant one does not outrank every rich one)."""
 ENTRY_PARAGRAPHS = 5
-_SKIP_PATH = re.compile(r"(?:^|/)(?:tests?|testing|_vendor|vendored|benchmarks?|examples?|migrations|\.agents)(?:/|$)|/test_")
+_SKIP_PATH = re.compile(
+    r"(?:^|/)(?:tests?|testing|_vendor|vendored|benchmarks?|examples?|migrations|\.agents)(?:/|$)|/test_"
+)
 _SECTION = re.compile(
     r"^\s*(?:Args|Arguments|Parameters|Params|Returns?|Raises|Yields|Examples?|Example usage|Usage|Attributes|"
-    r"See Also|Warns|Keyword Arguments|Kwargs|Inputs|Outputs|Shape|Type|Todo)\s*:?\s*$|^\s*(?:-{3,}|={3,}|\.\. |>>>|:param|"
-    r":return|:raises|```)",
+    r"See Also|Warns|Keyword Arguments|Kwargs|Inputs|Outputs|Shape|Type|Todo)\s*:?\s*$"
+    r"|^\s*(?:-{3,}|={3,}|\.\. |>>>|:param|:return|:raises|```)",
 )
+
+
+_ROLE = re.compile(r":(?:class|func|meth|attr|obj|mod|data|ref|exc|doc|paramref):`~?([^`<]+?)(?:\s*<[^>]*>)?`")
+"""A reStructuredText role (:class:`~pkg.Name`): its text stays."""
+_DEFINITIONS = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 def _prose(docstring: str) -> list[str]:
@@ -104,7 +111,7 @@ def _prose(docstring: str) -> list[str]:
         if re.match(r"^\s{2,}\S", block) or re.search(r"^\s*[-*]\s", block, re.MULTILINE):
             continue  # indented code or a bullet list (usually parameters)
         text = " ".join(block.split())
-        text = re.sub(r":(?:class|func|meth|attr|obj|mod|data|ref|exc|doc|paramref):`~?([^`<]+?)(?:\s*<[^>]*>)?`", r"\1", text)
+        text = re.sub(_ROLE, r"\1", text)
         text = re.sub(r"``([^`]+)``", r"`\1`", text)
         text = re.sub(r"\[\[([^\]]+)\]\]|\[`?([^\]`]+)`?\]\([^)]*\)", lambda m: m.group(1) or m.group(2), text)
         if re.match(r"^\**`?\w+`?\**\s*\(", text) or re.search(r"\(`[\w\[\], .]+`(?:, \*optional\*)?", text):
@@ -130,7 +137,7 @@ def _entries(dist: metadata.Distribution) -> list[tuple[str, str, list[str]]]:
         module = ".".join(file.with_suffix("").parts).removesuffix(".__init__")
         nodes = [(module, tree)]
         for node in tree.body:
-            if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+            if isinstance(node, _DEFINITIONS) and not node.name.startswith("_"):
                 nodes.append((f"{module}.{node.name}", node))
                 if isinstance(node, ast.ClassDef):
                     nodes += [
@@ -156,9 +163,11 @@ def guide(package: str) -> str | None:
     except metadata.PackageNotFoundError:
         return None
     entries = _entries(dist)
-    ranked = sorted(
-        range(len(entries)), key=lambda i: (-min(ENTRY_WORDS, sum(len(p.split()) for p in entries[i][2])), entries[i][:2])
-    )
+
+    def richness(i: int) -> tuple[int, tuple[str, str]]:
+        return -min(ENTRY_WORDS, sum(len(p.split()) for p in entries[i][2])), entries[i][:2]
+
+    ranked = sorted(range(len(entries)), key=richness)
     chosen: list[int] = []
     seen: set[str] = set()
     size = 0
@@ -174,7 +183,8 @@ def guide(package: str) -> str | None:
             break
     if not chosen:
         return None
-    blocks = [f"## {entries[i][1]}\n\n" + "\n\n".join(entries[i][2]) + "\n" for i in sorted(chosen, key=lambda i: entries[i][:2])]
+    chosen.sort(key=lambda i: entries[i][:2])
+    blocks = [f"## {entries[i][1]}\n\n" + "\n\n".join(entries[i][2]) + "\n" for i in chosen]
     return f"# {package} API guide\n\n" + "\n".join(blocks)
 
 

@@ -31,7 +31,9 @@ _LABEL = re.compile(r"^(?:Note|Tip|Hint|Warning|Important|Caution)\s*:\s*(?=[A-Z
 """An admonition label before a statement ("Note: If …"): the statement is the fact."""
 _DANGLING = re.compile(r"^(?:It|Its|They|Their|Them|These|Those|This|That|He|She|Such|To)\b")
 """Openings that lean on the sentence before (or an infinitive fragment): out of their passage they say nothing."""
-_DETERMINERS = frozenset("a an the this that these those any one all each every its their your some".split())
+_DETERMINERS = frozenset(
+    ("a", "an", "the", "this", "that", "these", "those", "any", "one", "all", "each", "every", "its", "their", "your")
+)
 _GLUED = re.compile(r":\s+[A-Z]|:\.$")
 """A list or code introduction run into the next sentence ("… and run: If this opens …"), or ending in ":"."""
 

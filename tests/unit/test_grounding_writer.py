@@ -173,5 +173,6 @@ def test_fact_edits_reach_local_models_without_a_repetition_penalty():
     class LocalChatModel:  # the name is what the call keywords look at
         pass
 
-    assert fact_edit_kwargs(LocalChatModel(), ["a source"]) == {"repetition_penalty": 1.0, "avoid_copying": ["a source"]}
+    sent = fact_edit_kwargs(LocalChatModel(), ["a source"])
+    assert sent == {"repetition_penalty": 1.0, "avoid_copying": ["a source"]}
     assert fact_edit_kwargs(RecordingChatModel(responder=lambda m: ""), ["a source"]) == {}
