@@ -272,7 +272,10 @@ def _generate(
     facts: list[Fact] = (),
 ) -> str:
     guard = LoopGuard()
-    sources = list(dict.fromkeys([*(fact.text for fact in facts), *(fact.passage for fact in facts)]))
+    # the example answer too: with nothing of its own to say, a small model repeats the few-shot example
+    sources = list(
+        dict.fromkeys([*(f.text for f in facts), *(f.passage for f in facts), prompts.FACTS_EXAMPLE_ANSWER])
+    )
     reply = stream_text(
         target,
         messages,
