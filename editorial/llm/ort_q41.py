@@ -44,7 +44,7 @@ OFFSET_SUFFIX = ".q41_offset"
 
 _PROJECTION = re.compile(
     r"^model\.layers\.(\d+)\.(attn\.qkv_proj|attn\.q_proj|attn\.k_proj|attn\.v_proj|attn\.o_proj|"
-    r"mlp\.gate_proj|mlp\.up_proj|mlp\.down_proj)\.MatMul\.weight_Q4G32$"
+    r"mlp\.gate_proj|mlp\.up_proj|mlp\.gate_up_proj|mlp\.down_proj)\.MatMul\.weight_Q4G32$"
 )
 _GGUF_PARTS = {
     "attn.qkv_proj": ("attn_q", "attn_k", "attn_v"),
@@ -54,6 +54,7 @@ _GGUF_PARTS = {
     "attn.o_proj": ("attn_output",),
     "mlp.gate_proj": ("ffn_gate",),
     "mlp.up_proj": ("ffn_up",),
+    "mlp.gate_up_proj": ("ffn_gate", "ffn_up"),
     "mlp.down_proj": ("ffn_down",),
 }
 _NORMS = {"input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"}
@@ -193,6 +194,7 @@ def rewrite_with_gguf_blocks(folder: Path, gguf_path: Path) -> dict:
 
     new_inits, nodes, blocksums = [], [], {}
     replaced = 0
+    stale = _fuse_gate_up(graph, inits)
     for node in graph.node:
         match = _PROJECTION.match(node.input[1]) if node.op_type == "MatMulNBits" and len(node.input) > 1 else None
         if not match:
@@ -210,7 +212,8 @@ def rewrite_with_gguf_blocks(folder: Path, gguf_path: Path) -> dict:
         put(node.input[1], pack_nibbles(blocks.q))
         put(node.input[2], blocks.d.reshape(tuple(inits[node.input[2]].dims)))
         offset_name = prefix + OFFSET_SUFFIX
-        new_inits.append(numpy_helper.from_array(np.ascontiguousarray((blocks.m + 8.0 * blocks.d).T), offset_name))
+        offset = np.ascontiguousarray((blocks.m + 8.0 * blocks.d).T)
+        new_inits.append(numpy_helper.from_array(offset, offset_name))
 
         x = node.input[0]
         if x not in blocksums:
@@ -238,7 +241,10 @@ def rewrite_with_gguf_blocks(folder: Path, gguf_path: Path) -> dict:
 
     del graph.node[:]
     graph.node.extend(nodes)
-    graph.initializer.extend(new_inits)
+    # rebuilt last: removing from a repeated field detaches the messages ``inits`` points to
+    kept = [init for init in graph.initializer if init.name not in stale] + new_inits
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
     mode = (folder / DATA_FILE).stat().st_mode & 0o777
     (folder / MODEL_FILE).unlink()
     (folder / DATA_FILE).unlink()  # onnx appends to an existing data file; the graph holds the data now
@@ -250,10 +256,66 @@ def rewrite_with_gguf_blocks(folder: Path, gguf_path: Path) -> dict:
     return {"q4_1_tensors": replaced, "head": head, "norms": norms, "blocksums": len(blocksums)}
 
 
+def _fuse_gate_up(graph, inits: dict) -> set[str]:
+    """Replace each layer's gate and up ``MatMulNBits`` (same input) by one of twice the N and a ``Split``.
+
+    The new node's weights are placeholders (zeros) that the caller overwrites with the GGUF's blocks. Measured
+    (1 thread, SmolLM2): with the offset path's extra ``MatMul`` + ``Add`` per projection, q4_1 decoded at 0.89x
+    the builder's int4; one fused product per layer brings it to about 0.96x. Returns the names of the
+    initialisers no node uses any more.
+    """
+    from onnx import helper, numpy_helper
+
+    by_name = {node.input[1]: node for node in graph.node if node.op_type == "MatMulNBits"}
+    out = []
+    drop, stale = set(), set()
+    for node in graph.node:
+        match = _PROJECTION.match(node.input[1]) if node.op_type == "MatMulNBits" else None
+        if not match or match.group(2) != "mlp.gate_proj":
+            if node.name not in drop:
+                out.append(node)
+            continue
+        up = by_name.get(node.input[1].replace("mlp.gate_proj", "mlp.up_proj"))
+        if up is None or up.input[0] != node.input[0]:
+            out.append(node)
+            continue
+        drop.add(up.name)
+        stale.update(node.input[1:] + up.input[1:])
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        n, k = attrs["N"], attrs["K"]
+        prefix = f"model.layers.{match.group(1)}.mlp.gate_up_proj.MatMul"
+        names = [f"{prefix}.weight_Q4G32", f"{prefix}.weight_scale"]
+        shapes = [(2 * n, k // BLOCK, BLOCK // 2), (2 * n, k // BLOCK)]
+        for name, shape, dtype in zip(names, shapes, (np.uint8, np.float32), strict=True):
+            graph.initializer.append(numpy_helper.from_array(np.zeros(shape, dtype=dtype), name))
+            inits[name] = graph.initializer[-1]  # append copies: keep the graph's own message
+        fused_out = f"/model/layers.{match.group(1)}/mlp/gate_up_proj/MatMul/output_0"
+        fused = helper.make_node(
+            "MatMulNBits",
+            [node.input[0], *names],
+            [fused_out],
+            name=f"/model/layers.{match.group(1)}/mlp/gate_up_proj/MatMul_Q4",
+            domain="com.microsoft",
+            K=k,
+            N=2 * n,
+            bits=4,
+            block_size=BLOCK,
+            accuracy_level=attrs.get("accuracy_level", 4),
+        )
+        split = helper.make_node(
+            "Split", [fused_out], [node.output[0], up.output[0]], name=f"{fused.name}_split", axis=-1, num_outputs=2
+        )
+        out += [fused, split]
+    del graph.node[:]
+    graph.node.extend(out)
+    return stale
+
+
 def _blocksum_nodes(x: str, out: str, k: int, inits: dict, new_inits: list) -> list:
     """``Reshape`` + ``ReduceSum`` nodes computing ``out[..., b] = sum(x[..., 32 b : 32 b + 32])``.
 
-    (A ``MatMul`` by a ``[K, K/32]`` block indicator measured no faster in the whole model.)
+    (Measured in the whole model: a ``MatMul`` by a ``[K, K/32]`` block indicator is no faster, and an
+    ``AveragePool`` with the offsets times 32 is no faster and sums in another order.)
     """
     from onnx import helper, numpy_helper
 

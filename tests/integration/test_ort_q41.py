@@ -29,6 +29,7 @@ HF_PARTS = {
     "attn.o_proj": ["self_attn.o_proj"],
     "mlp.gate_proj": ["mlp.gate_proj"],
     "mlp.up_proj": ["mlp.up_proj"],
+    "mlp.gate_up_proj": ["mlp.gate_proj", "mlp.up_proj"],
     "mlp.down_proj": ["mlp.down_proj"],
 }
 GGUF_PARTS = {
@@ -36,6 +37,7 @@ GGUF_PARTS = {
     "attn.o_proj": ["attn_output"],
     "mlp.gate_proj": ["ffn_gate"],
     "mlp.up_proj": ["ffn_up"],
+    "mlp.gate_up_proj": ["ffn_gate", "ffn_up"],
     "mlp.down_proj": ["ffn_down"],
 }
 
