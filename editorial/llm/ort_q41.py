@@ -12,7 +12,8 @@ The blocks can be written unchanged instead. ``MatMulNBits`` without zero points
 where ``BlockSum(x)`` sums ``x`` over each block of 32 along K (``Reshape`` to ``[.., K/32, 32]`` + ``ReduceSum``)
 and ``Off[K/32, N] = m + 8 d`` in float32; the extra ``MatMul`` is 1/32 of the work. (``MatMulNBits`` also takes
 float zero points, ``-m/d`` exactly, but ONNX Runtime 1.32 then leaves its fast CPU kernel: measured 1.6 ms per
-576x1536 product against 27 us, about 60x slower. The offset path costs about 2 us per product.)
+576x1536 product against 27 us, about 60x slower. The offset path costs about 2 us per product, so each layer's
+gate and up products, which share their input, become one ``MatMulNBits`` of twice the N and a ``Split``.)
 
 The tied head and embedding are Q8_0 in the GGUF (``w = d * q``, ``q`` int8, blocks of 32): written as the
 builder's 8-bit ``MatMulNBits`` / ``GatherBlockQuantized`` data with ``q + 128`` and a zero point of 128, which is
