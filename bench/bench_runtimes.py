@@ -3,8 +3,9 @@
 Runtimes (each skipped with a note when its package is missing):
 
 * ``transformers bf16`` / ``fp32``  - today's fallback path (``model.generate``) on the converted checkpoint;
-* ``ort int4`` / ``ort int8``       - ONNX Runtime GenAI, bare generator loop in this process (builder output of
-                                      :mod:`editorial.llm.ort_convert`; int4 is asymmetric, blocks of 32 = Q4_1);
+* ``ort int4`` / ``int8`` / ``q4_1`` - ONNX Runtime GenAI, bare generator loop in this process (builder output of
+                                      :mod:`editorial.llm.ort_convert`; int4 is asymmetric, blocks of 32 like Q4_1;
+                                      q4_1 holds the GGUF's own blocks, :mod:`editorial.llm.ort_q41`);
 * ``app ort int4 Nt``               - the app's own path: ``LocalChatModel.stream()`` through the ONNX worker
                                       process (what ``EDITORIAL_LLM_BACKEND=embedded`` runs), N threads;
 * ``openvino gguf``                 - OpenVINO GenAI reading the bundled Q4_1 GGUF directly;
@@ -160,7 +161,7 @@ def main() -> None:
     from transformers import AutoTokenizer
 
     checkpoint = ensure_embedded_checkpoint(settings, print)
-    for variant in ("int4", "int8"):
+    for variant in ("int4", "int8", "q4_1"):
         ensure_ort_model(settings, variant, print)
     tokenizer = AutoTokenizer.from_pretrained(str(checkpoint), local_files_only=True)
     names = [n for n in RUNNERS if not args.only or n in args.only.split(",")]
@@ -260,6 +261,13 @@ def report(rows: dict, reference: list[int] | None, tokenizer, runners: dict) ->
         if any(k.startswith("llama.cpp") for k in medians)
         else None
     )
+    variants = sorted({k.rsplit(" ", 1)[0] for k in medians if k.startswith("app ")})
+    for variant in variants:  # each app variant at its best thread count
+        best = max((v, k) for k, v in medians.items() if k.rsplit(" ", 1)[0] == variant)
+        ratios = [f"/{llama[1]} {best[0] / llama[0]:.2f}"] if llama else []
+        if medians.get("transformers bf16"):
+            ratios.append(f"/transformers bf16 {best[0] / medians['transformers bf16']:.2f}")
+        print(f"{best[1]}: {best[0]:.1f} tok/s; ratios {', '.join(ratios) or '-'}")
     if app:
         print(f"\napp path best: {app[1]} {app[0]:.1f} tok/s")
         if llama:

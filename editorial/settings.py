@@ -86,8 +86,9 @@ class Settings(BaseSettings):
         default="onnx",
         description="Runtime of the embedded model: onnx (ONNX Runtime GenAI, the default) or transformers (torch).",
     )
-    llm_onnx_variant: Literal["int8", "int4"] = Field(
-        default="int8", description="Weights of the embedded ONNX model: int8 (closest to the reference) or int4."
+    llm_onnx_variant: Literal["int8", "int4", "q4_1"] = Field(
+        default="int8",
+        description="Weights of the embedded ONNX model: int8, int4 (faster, drifts) or q4_1 (the GGUF's own blocks).",
     )
 
     # --- assists (Ask, description, tags, tone, source summaries) ---------------

@@ -2,7 +2,8 @@
 
 The converted transformers checkpoint (:mod:`editorial.llm.embedded`) is fed to ONNX Runtime GenAI's model builder
 (``python -m onnxruntime_genai.models.builder``, run as a child process: it imports torch and patches its own
-import path) with weight-only quantisation (:data:`ORT_VARIANT`). As for the checkpoint, the build writes into a
+import path) with weight-only quantisation (:data:`ORT_VARIANT`); the ``q4_1`` variant then puts the GGUF's own
+blocks into the builder's int4 graph (:mod:`editorial.llm.ort_q41`). As for the checkpoint, the build writes into a
 temporary sibling folder and renames it into place under a file lock with a marker written last, so two processes
 starting at once build once and a crash never leaves a half-written model. Later starts only read the marker.
 """
@@ -23,6 +24,7 @@ from editorial.errors import ModelUnavailable
 from editorial.llm.embedded import (
     LOCK_TIMEOUT_S,
     Progress,
+    embedded_gguf_path,
     ensure_embedded_checkpoint,
     read_checkpoint_marker,
 )
@@ -35,7 +37,12 @@ ORT_VARIANTS: dict[str, list[str]] = {
     # 4-bit asymmetric blocks of 32 (the GGUF's Q4_1 layout) with the tied head at 8 bits (Q8_0 in the GGUF):
     # faster, fluent, but greedy output leaves the reference within a few tokens (bench/bench_runtimes.py).
     "int4": ["-p", "int4", "--extra_options", "algo_config=rtn_last", "is_symmetric=false", "block_size=32"],
+    # The int4 graph with the GGUF's exact Q4_1 blocks (and its Q8_0 head, float32 norms) written in by
+    # editorial.llm.ort_q41: the int4 kernels, the GGUF's own weights.
+    "q4_1": ["-p", "int4", "--extra_options", "algo_config=rtn_last", "is_symmetric=false", "block_size=32"],
 }
+GGUF_EXACT_VARIANTS = {"q4_1"}
+"""Variants whose builder output is rewritten with the GGUF's own blocks after the build."""
 ORT_VARIANT = "int8"
 """The embedded default (``EDITORIAL_LLM_ONNX_VARIANT``): the sound choice by bench/bench_runtimes.py."""
 
@@ -120,4 +127,13 @@ def _build(checkpoint: Path, destination: Path, variant: str) -> None:
     shutil.rmtree(cache, ignore_errors=True)
     source = read_checkpoint_marker(checkpoint) or {}
     marker = {"variant": variant, "checkpoint": str(checkpoint), "checkpoint_dtype": source.get("dtype")}
+    if variant in GGUF_EXACT_VARIANTS:
+        from editorial.llm.ort_q41 import rewrite_with_gguf_blocks
+
+        gguf = embedded_gguf_path()
+        try:
+            marker["gguf_blocks"] = rewrite_with_gguf_blocks(destination, gguf)
+        except (ImportError, ValueError, KeyError) as exc:
+            raise ModelUnavailable(f"Writing the GGUF's blocks into the {variant} model failed: {exc}") from exc
+        marker["gguf"] = str(gguf)
     (destination / ORT_MARKER_FILE).write_text(json.dumps(marker, indent=2), encoding="utf-8")

@@ -93,3 +93,33 @@ def test_thread_settings():
     options = json.loads(thread_options(2))["model"]["decoder"]["session_options"]
     assert options["intra_op_num_threads"] == 2
     assert options["inter_op_num_threads"] == 1
+
+
+@pytest.mark.parametrize("variant", ["int4", "q4_1"])
+def test_only_the_q4_1_build_is_rewritten_with_the_gguf_blocks(variant, tmp_path: Path, monkeypatch):
+    import subprocess
+
+    from editorial.llm import ort_q41
+
+    commands, rewritten = [], []
+
+    def fake_builder(command, **kwargs):
+        commands.append(command)
+        destination = Path(command[command.index("-o") + 1])
+        destination.mkdir(parents=True)
+        (destination / "genai_config.json").write_text("{}")
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(ort_convert.subprocess, "run", fake_builder)
+    monkeypatch.setattr(ort_convert, "embedded_gguf_path", lambda: tmp_path / "model.gguf")
+    monkeypatch.setattr(
+        ort_q41, "rewrite_with_gguf_blocks", lambda folder, gguf: rewritten.append((folder, gguf)) or {"n": 1}
+    )
+    destination = tmp_path / "out"
+    ort_convert._build(tmp_path / "ckpt", destination, variant)
+    assert commands[0][commands[0].index("-p") + 1] == "int4"  # q4_1 starts from the builder's int4 graph
+    marker = ort_convert.read_ort_marker(destination)
+    if variant == "q4_1":
+        assert rewritten == [(destination, tmp_path / "model.gguf")] and marker["gguf_blocks"] == {"n": 1}
+    else:
+        assert rewritten == [] and "gguf_blocks" not in marker
