@@ -87,8 +87,8 @@ class Settings(BaseSettings):
         description="Runtime of the embedded model: onnx (ONNX Runtime GenAI, the default) or transformers (torch).",
     )
     llm_onnx_variant: Literal["int8", "int4", "q4_1"] = Field(
-        default="int8",
-        description="Weights of the embedded ONNX model: int8, int4 (faster, drifts) or q4_1 (the GGUF's own blocks).",
+        default="q4_1",
+        description="Weights of the embedded ONNX model: q4_1 (the GGUF's own blocks, default), int8 or int4 (drifts).",
     )
 
     # --- assists (Ask, description, tags, tone, source summaries) ---------------

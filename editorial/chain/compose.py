@@ -273,9 +273,7 @@ def _generate(
 ) -> str:
     guard = LoopGuard()
     # the example answer too: with nothing of its own to say, a small model repeats the few-shot example
-    sources = list(
-        dict.fromkeys([*(f.text for f in facts), *(f.passage for f in facts), prompts.FACTS_EXAMPLE_ANSWER])
-    )
+    sources = list(dict.fromkeys([*(f.text for f in facts), *(f.passage for f in facts), prompts.FACTS_EXAMPLE_ANSWER]))
     reply = stream_text(
         target,
         messages,

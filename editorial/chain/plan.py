@@ -262,10 +262,17 @@ def parse_points(text: str, limit: int = 3, *, truncated: bool = False) -> list[
     return points[:limit]
 
 
+_NEXT_FIELD = re.compile(
+    r"[\"”]?\s*\b(?:description|subtitle|summary|tags?|keywords|author|date|headings?|sections?|outline)\s*:.*$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
 def _valid_title(title: str | None) -> str | None:
     if not title:
         return None
     title = re.sub(r"^(title\s*:\s*)+", "", title.strip(), flags=re.IGNORECASE)
+    title = _NEXT_FIELD.sub("", title)  # 'Tensors in PyTorch" Description: A primer …': the next field ran on
     title = title.strip().strip("#*_\"'“”").strip()
     if re.search(r"[;|]|[.!?]\s+\S", title):  # several titles (or headings) run together
         return None

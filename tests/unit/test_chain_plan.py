@@ -197,3 +197,7 @@ def test_parsing_drops_cut_lines_near_duplicates_and_repeated_markers():
     from editorial.chain.plan import _valid_title
 
     assert _valid_title('Title: "The Art of Retrieval"') == "The Art of Retrieval"
+    assert (
+        _valid_title('Tensors and Autograd in PyTorch" Description: A primer to understanding PyTorch.')
+        == "Tensors and Autograd in PyTorch"
+    )

@@ -176,3 +176,12 @@ def test_fact_edits_reach_local_models_without_a_repetition_penalty():
     sent = fact_edit_kwargs(LocalChatModel(), ["a source"])
     assert sent == {"repetition_penalty": 1.0, "avoid_copying": ["a source"]}
     assert fact_edit_kwargs(RecordingChatModel(responder=lambda m: ""), ["a source"]) == {}
+
+
+def test_facts_opening_with_a_connective_or_a_modal_are_not_chosen():
+    text = (
+        "Hence, PyTorch is quite fast whether you run small or large networks. "
+        "Will also set the device to the CPU on a machine without a GPU. "
+        "PyTorch tensors can live on the CPU or on a GPU and move between them."
+    )
+    assert candidate_sentences(text) == ["PyTorch tensors can live on the CPU or on a GPU and move between them."]
