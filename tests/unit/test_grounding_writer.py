@@ -11,7 +11,7 @@ from tests.unit.chain_fakes import RecordingChatModel, edited_fact, last_user, p
 
 PASSAGE_A = (
     "Chroma is the open-source embedding database for AI applications. "
-    "It stores embeddings together with their metadata and documents. "
+    "It holds embeddings together with their metadata and documents. "
     "Collections can be queried by similarity and filtered by metadata."
 )
 PASSAGE_B = (
@@ -20,7 +20,7 @@ PASSAGE_B = (
 )
 FACTS = [
     Fact("Chroma is the open-source embedding database for AI applications.", 1, PASSAGE_A),
-    Fact("It stores embeddings together with their metadata and documents.", 1, PASSAGE_A),
+    Fact("It holds embeddings together with their metadata and documents.", 1, PASSAGE_A),
     Fact("The pipeline API runs inference on a model in a few lines of code.", 2, PASSAGE_B),
 ]
 
