@@ -38,8 +38,9 @@ _DANGLING = re.compile(
 _DETERMINERS = frozenset(
     ("a", "an", "the", "this", "that", "these", "those", "any", "one", "all", "each", "every", "its", "their", "your")
 )
-_GLUED = re.compile(r":\s+[A-Z]|:\.$")
-"""A list or code introduction run into the next sentence ("… and run: If this opens …"), or ending in ":"."""
+_GLUED = re.compile(r":\s+[A-Z]|:\.$|^[A-Z]\w*(?: \w+)?:\s")
+"""A list or code introduction run into the next sentence ("… and run: If this opens …"), ending in ":", or a
+label before a fragment ("Examples: simple to understand code")."""
 
 
 def _fragment(words: list[str]) -> bool:

@@ -182,6 +182,7 @@ def test_facts_opening_with_a_connective_or_a_modal_are_not_chosen():
     text = (
         "Hence, PyTorch is quite fast whether you run small or large networks. "
         "Will also set the device to the CPU on a machine without a GPU. "
+        "Examples: simple to understand PyTorch code across all domains. "
         "PyTorch tensors can live on the CPU or on a GPU and move between them."
     )
     assert candidate_sentences(text) == ["PyTorch tensors can live on the CPU or on a GPU and move between them."]
