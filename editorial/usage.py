@@ -162,6 +162,7 @@ class LedgerHandler(BaseCallbackHandler):
         self.recorded: list[RecordedCall] = []
         self._pending: dict[UUID, _Pending] = {}
         self._lock = threading.Lock()
+        self._early_close = False
 
     # -- start
     def on_chat_model_start(
@@ -171,6 +172,7 @@ class LedgerHandler(BaseCallbackHandler):
         prompt = self.counter.count_messages(messages[0]) if messages else 0
         with self._lock:
             self._pending[run_id] = _Pending(time.perf_counter(), _copy(self.context), prompt)
+            self._early_close = False
 
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID, **kwargs: Any) -> None:
         """Same as :meth:`on_chat_model_start` for plain LLMs."""
@@ -183,6 +185,10 @@ class LedgerHandler(BaseCallbackHandler):
         pending = self._pending.get(run_id)
         if pending is not None:
             pending.streamed.append(token)
+
+    def expect_early_close(self) -> None:
+        """The caller is about to close a stream it stopped on purpose (a loop guard): record it as a success."""
+        self._early_close = True
 
     # -- end
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
@@ -205,6 +211,10 @@ class LedgerHandler(BaseCallbackHandler):
         if pending is None:
             return
         completion = self.counter.count_text("".join(pending.streamed))
+        early, self._early_close = self._early_close, False
+        if isinstance(error, GeneratorExit) and early:  # stopped by the caller's guard: the call did its job
+            self._store(pending, pending.prompt_tokens, completion, 0, CallStatus.OK, None)
+            return
         if isinstance(error, GeneratorExit):  # the stream was closed early: the editor cancelled
             message = "cancelled: the stream was closed before the answer ended"
         else:

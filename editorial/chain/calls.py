@@ -156,6 +156,7 @@ def stream_text(
     site.check()
     parts: list[str] = []
     stream = None
+    stopped = False
     try:
         stream = target.model.stream(
             messages,
@@ -169,6 +170,7 @@ def stream_text(
                 parts.append(text)
                 on_token(text)
                 if should_stop is not None and should_stop(text):
+                    stopped = True
                     break
             if site.cancel.is_set():
                 break
@@ -179,6 +181,8 @@ def stream_text(
     finally:
         close = getattr(stream, "close", None)
         if close is not None:
+            if stopped and site.ledger is not None:
+                site.ledger.expect_early_close()  # our guard ended it: a finished call, not a cancelled one
             close()
     site.check()
     return "".join(parts)

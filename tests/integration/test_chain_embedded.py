@@ -13,7 +13,7 @@ from db.session import session_scope
 from editorial.chain.citations import split_references, verify
 from editorial.chain.models import build_services
 from editorial.chain.runner import ChainCallbacks, RunRequest, run_chain
-from editorial.chain.schemas import Blueprint
+from editorial.chain.schemas import MAX_SECTIONS, MIN_SECTIONS, Blueprint
 from editorial.chain.write import section_headings
 from editorial.collections import create_collection
 from editorial.frontmatter import validate_front_matter
@@ -59,7 +59,7 @@ def test_plan_and_write_a_short_post_with_the_embedded_model(settings, engine, r
     assert outcome.status == RunStatus.SUCCEEDED, outcome.error
     # only verified sentences stream, one section at a time (section i of n); the 135M model's rewrites often fail
     # verification, so a section may be short or left out — the run then says the post is shorter
-    assert progress.count >= 1 and progress.sections[0] == (0, 5)
+    assert progress.count >= 1 and progress.sections[0][0] == 0
 
     with session_scope(engine) as session:
         draft = draft_crud.get_draft(session=session, draft_id=outcome.draft_id)
@@ -69,7 +69,8 @@ def test_plan_and_write_a_short_post_with_the_embedded_model(settings, engine, r
 
         plan = session.get(Plan, outcome.plan_id)
     blueprint = Blueprint.model_validate(plan.blueprint)
-    assert blueprint.budget_total == 300 and len(blueprint.sections) == 5
+    assert blueprint.budget_total == 300 and MIN_SECTIONS <= len(blueprint.sections) <= MAX_SECTIONS
+    assert {total for _index, total in progress.sections} == {len(blueprint.sections)}  # "section i of n"
     assert plan.is_fallback == outcome.is_fallback
     assert validate_front_matter(revision.front_matter, revision.body) == {}
     planned = [s.heading for s in blueprint.sections]

@@ -113,3 +113,39 @@ def test_token_counter_for_finds_a_nested_tokenizer():
     assert token_counter_for(Local()).exact
     assert not token_counter_for(object()).exact
     assert TokenCounter(None).count_text("abcdefgh") == 2
+
+
+def test_a_stream_stopped_by_the_callers_guard_is_a_success_and_a_cancel_is_not(engine):
+    import threading
+
+    from editorial.chain.calls import CallSite, Cancelled, ChatTarget, stream_text
+
+    ledger = handler(engine, TokenCounter(CharTokenizer()))
+    target = ChatTarget(RecordingChatModel(responder=lambda m: "one two two two two two", report_usage=False))
+    site = CallSite(ledger)
+    seen: list[str] = []
+
+    def looping(text: str) -> bool:
+        seen.append(text)
+        return len(seen) >= 3  # a loop guard firing on the third piece
+
+    text = stream_text(
+        target, [HumanMessage("go")], stage="section 1", site=site, max_tokens=20, on_token=print, should_stop=looping
+    )
+    assert text.split() == ["one", "two", "two"]
+    cancel = threading.Event()
+    site = CallSite(ledger, cancel)
+    with pytest.raises(Cancelled):
+        stream_text(
+            target,
+            [HumanMessage("go")],
+            stage="section 2",
+            site=site,
+            max_tokens=20,
+            on_token=lambda piece: cancel.set(),
+        )
+    with session_scope(engine) as session:
+        stopped, cancelled = usage_crud.list_calls(session=session)
+    assert (stopped.stage, stopped.status, stopped.error) == ("section 1", CallStatus.OK, None)
+    assert stopped.completion_tokens == len("".join(seen))  # what it streamed before the stop, counted
+    assert cancelled.status == CallStatus.ERROR and cancelled.error.startswith("cancelled")
