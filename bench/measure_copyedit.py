@@ -36,8 +36,8 @@ def main() -> None:
     os.environ.setdefault("EDITORIAL_MODEL_CACHE_DIR", str(REPO / "data" / "models"))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from bench.corpus.build_real import build
-    from editorial.chain import compose, prompts
-    from editorial.chain.calls import CallSite, messages_for
+    from editorial.chain import compose
+    from editorial.chain.calls import CallSite
     from editorial.chain.models import chat_target
     from editorial.grounding.facts import Fact, candidate_sentences
     from editorial.settings import get_settings
@@ -55,11 +55,7 @@ def main() -> None:
     reasons: collections.Counter[str] = collections.Counter()
     started = time.perf_counter()
     for fact in sample:
-        messages = messages_for(
-            prompts.FACTS_SYSTEM,
-            prompts.FACTS_USER.format(context="Section 2 of 5: Overview", facts=fact.text),
-            [(prompts.FACTS_EXAMPLE_USER, prompts.FACTS_EXAMPLE_ANSWER)],
-        )
+        messages = compose.fact_messages([fact], "Section 2 of 5: Overview")
         reply = compose._generate(
             target, messages, stage="measure", site=CallSite(), max_tokens=56, topic="Overview", facts=[fact]
         )

@@ -169,16 +169,16 @@ class LedgerHandler(BaseCallbackHandler):
         self, serialized: dict[str, Any], messages: list[list[BaseMessage]], *, run_id: UUID, **kwargs: Any
     ) -> None:
         """Remember when the call started, its context and its prompt size."""
-        prompt = self.counter.count_messages(messages[0]) if messages else 0
-        with self._lock:
-            self._pending[run_id] = _Pending(time.perf_counter(), _copy(self.context), prompt)
-            self._early_close = False
+        self._begin(run_id, self.counter.count_messages(messages[0]) if messages else 0)
 
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID, **kwargs: Any) -> None:
         """Same as :meth:`on_chat_model_start` for plain LLMs."""
-        prompt = sum(self.counter.count_text(text) for text in prompts)
+        self._begin(run_id, sum(self.counter.count_text(text) for text in prompts))
+
+    def _begin(self, run_id: UUID, prompt_tokens: int) -> None:
         with self._lock:
-            self._pending[run_id] = _Pending(time.perf_counter(), _copy(self.context), prompt)
+            self._pending[run_id] = _Pending(time.perf_counter(), _copy(self.context), prompt_tokens)
+            self._early_close = False  # a mark left by a stream that ended on its own belongs to no later call
 
     def on_llm_new_token(self, token: str, *, run_id: UUID, **kwargs: Any) -> None:
         """Keep streamed text so a failed call can still count what it produced."""

@@ -261,6 +261,16 @@ def quotation(fact: Fact, context: WritingContext) -> Kept | None:
     return Kept(f"“{body}” [{fact.n}].", fact.n, "quote")
 
 
+def fact_messages(group: list[Fact], context_line: str) -> list:
+    """The writer's first request for ``group``: the copy-edit instruction, its example, the facts."""
+    listed = "\n".join(fact.text for fact in group)
+    return messages_for(
+        prompts.FACTS_SYSTEM,
+        prompts.FACTS_USER.format(context=context_line, facts=listed),
+        [(prompts.FACTS_EXAMPLE_USER, prompts.FACTS_EXAMPLE_ANSWER)],
+    )
+
+
 def _generate(
     target: ChatTarget,
     messages: list,
@@ -314,14 +324,9 @@ def compose_section(
         if words >= budget:
             break
         group = facts[start : start + GROUP_SIZE]
-        listed = "\n".join(fact.text for fact in group)
         reply = _generate(
             target,
-            messages_for(
-                prompts.FACTS_SYSTEM,
-                prompts.FACTS_USER.format(context=context_line, facts=listed),
-                [(prompts.FACTS_EXAMPLE_USER, prompts.FACTS_EXAMPLE_ANSWER)],
-            ),
+            fact_messages(group, context_line),
             stage=stage,
             site=site,
             max_tokens=TOKENS_PER_FACT * len(group) + 8,

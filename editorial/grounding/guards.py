@@ -68,14 +68,14 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def repeated_ngram(text: str, n: int = LOOP_NGRAM, repeats: int = LOOP_REPEATS) -> str | None:
-    """The first word n-gram that occurs ``repeats`` times in ``text``, or None."""
+def repeated_ngram(text: str, n: int = LOOP_NGRAM, repeats: int = LOOP_REPEATS, *, content: int = 0) -> str | None:
+    """The first word n-gram with at least ``content`` content words that occurs ``repeats`` times, or None."""
     words = _words(text)
     counts: Counter[tuple[str, ...]] = Counter()
     for i in range(len(words) - n + 1):
         gram = tuple(words[i : i + n])
         counts[gram] += 1
-        if counts[gram] >= repeats:
+        if counts[gram] >= repeats and (not content or len(content_words(" ".join(gram))) >= content):
             return " ".join(gram)
     return None
 
@@ -89,14 +89,7 @@ def self_repetition(sentence: str, n: int = SELF_REPEAT_NGRAM) -> str | None:
     A small model's degenerate rewording repeats itself inside a sentence ("a short-lived token obtained via OIDC
     is set to a short-lived token, which is a short-lived token"); every word is the source's, so only this sees it.
     """
-    words = _words(sentence)
-    seen: set[tuple[str, ...]] = set()
-    for i in range(len(words) - n + 1):
-        gram = tuple(words[i : i + n])
-        if gram in seen and len(content_words(" ".join(gram))) >= 2:
-            return " ".join(gram)
-        seen.add(gram)
-    return None
+    return repeated_ngram(sentence, n, 2, content=2)
 
 
 class LoopGuard:

@@ -30,16 +30,17 @@ from editorial.llm.embedded import (
 )
 from editorial.settings import Settings
 
+_INT4_ARGS = ["-p", "int4", "--extra_options", "algo_config=rtn_last", "is_symmetric=false", "block_size=32"]
 ORT_VARIANTS: dict[str, list[str]] = {
     # 8-bit weights, 8-bit activations (the CPU default accuracy_level=4; level 1, float activations, has no fast
     # kernel here: under 1 token/s). Greedy output stays with transformers fp32 longer than int4's.
     "int8": ["-p", "int8"],
     # 4-bit asymmetric blocks of 32 (the GGUF's Q4_1 layout) with the tied head at 8 bits (Q8_0 in the GGUF):
     # faster, fluent, but greedy output leaves the reference within a few tokens (bench/bench_runtimes.py).
-    "int4": ["-p", "int4", "--extra_options", "algo_config=rtn_last", "is_symmetric=false", "block_size=32"],
+    "int4": _INT4_ARGS,
     # The int4 graph with the GGUF's exact Q4_1 blocks (and its Q8_0 head, float32 norms) written in by
     # editorial.llm.ort_q41: the int4 kernels, the GGUF's own weights.
-    "q4_1": ["-p", "int4", "--extra_options", "algo_config=rtn_last", "is_symmetric=false", "block_size=32"],
+    "q4_1": _INT4_ARGS,
 }
 GGUF_EXACT_VARIANTS = {"q4_1"}
 """Variants whose builder output is rewritten with the GGUF's own blocks after the build."""

@@ -47,7 +47,7 @@ _PROJECTION = re.compile(
     r"^model\.layers\.(\d+)\.(attn\.qkv_proj|attn\.q_proj|attn\.k_proj|attn\.v_proj|attn\.o_proj|"
     r"mlp\.gate_proj|mlp\.up_proj|mlp\.gate_up_proj|mlp\.down_proj)\.MatMul\.weight_Q4G32$"
 )
-_GGUF_PARTS = {
+GGUF_PARTS = {
     "attn.qkv_proj": ("attn_q", "attn_k", "attn_v"),
     "attn.q_proj": ("attn_q",),
     "attn.k_proj": ("attn_k",),
@@ -58,6 +58,7 @@ _GGUF_PARTS = {
     "mlp.gate_up_proj": ("ffn_gate", "ffn_up"),
     "mlp.down_proj": ("ffn_down",),
 }
+"""The GGUF tensors behind each of the builder's projections (stacked along N in this order)."""
 _NORMS = {"input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"}
 
 
@@ -205,7 +206,7 @@ def rewrite_with_gguf_blocks(folder: Path, gguf_path: Path) -> dict:
         if attrs.get("bits") != 4 or attrs.get("block_size") != BLOCK:
             raise ModelUnavailable(f"{node.name} is not 4-bit in blocks of {BLOCK}: build q4_1 from the int4 variant.")
         layer, part = match.groups()
-        blocks = Q41.concat([q41(f"blk.{layer}.{gguf}.weight") for gguf in _GGUF_PARTS[part]])
+        blocks = Q41.concat([q41(f"blk.{layer}.{gguf}.weight") for gguf in GGUF_PARTS[part]])
         k, n = attrs["K"], attrs["N"]
         if blocks.q.shape != (n, k // BLOCK, BLOCK):
             raise ModelUnavailable(f"{node.name}: GGUF blocks {blocks.q.shape} do not fit N={n}, K={k}.")
@@ -232,7 +233,7 @@ def rewrite_with_gguf_blocks(folder: Path, gguf_path: Path) -> dict:
         nodes.append(
             helper.make_node("Add", [f"{out}/q41_nbits", f"{out}/q41_offset"], [out], name=f"{node.name}_q41_add")
         )
-        replaced += len(_GGUF_PARTS[part])
+        replaced += len(GGUF_PARTS[part])
 
     q4_count = sum(1 for kind, _ in tensors.values() if kind == "Q4_1")
     if replaced != q4_count:

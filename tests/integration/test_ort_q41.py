@@ -13,7 +13,7 @@ import pytest
 
 from editorial.llm.embedded import embedded_gguf_path, ensure_embedded_checkpoint
 from editorial.llm.ort_convert import ensure_ort_model, read_ort_marker
-from editorial.llm.ort_q41 import OFFSET_SUFFIX, dequantize_matmul_nbits, gguf_tensors
+from editorial.llm.ort_q41 import GGUF_PARTS, OFFSET_SUFFIX, dequantize_matmul_nbits, gguf_tensors
 
 pytestmark = pytest.mark.integration
 
@@ -31,14 +31,6 @@ HF_PARTS = {
     "mlp.up_proj": ["mlp.up_proj"],
     "mlp.gate_up_proj": ["mlp.gate_proj", "mlp.up_proj"],
     "mlp.down_proj": ["mlp.down_proj"],
-}
-GGUF_PARTS = {
-    "attn.qkv_proj": ["attn_q", "attn_k", "attn_v"],
-    "attn.o_proj": ["attn_output"],
-    "mlp.gate_proj": ["ffn_gate"],
-    "mlp.up_proj": ["ffn_up"],
-    "mlp.gate_up_proj": ["ffn_gate", "ffn_up"],
-    "mlp.down_proj": ["ffn_down"],
 }
 
 
@@ -76,7 +68,7 @@ def graph_weights(folder) -> dict:
     return {"weights": weights, "norms": norms}
 
 
-def gguf_reference(name: str, parts: list[str], tensors: dict) -> np.ndarray:
+def gguf_reference(name: str, parts: tuple[str, ...], tensors: dict) -> np.ndarray:
     """The GGUF's weights for one projection, dequantised by ``gguf`` and un-permuted by transformers."""
     from gguf import GGMLQuantizationType
     from gguf.quants import dequantize
