@@ -344,6 +344,7 @@ def compose_section(
                 continue
             kept.append(choice)
             context.remember(plain(choice.text))
+            context.duplicates.accept(fact.text)  # a reworded fact is still that fact: no later section says it again
             words += count_words(choice.text)
             on_token(choice.text + " ")
     return SectionDraft(_paragraphs(kept), kept, dropped, rejected)

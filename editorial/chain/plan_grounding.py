@@ -59,12 +59,16 @@ def heading_support(heading: str, evidence: list[Evidence]) -> tuple[float, int 
 
 
 def source_headings(evidence: list[Evidence], topic_words: set[str]) -> list[tuple[str, int]]:
-    """Headings of the sources (the last part of each passage's location), topic-related ones first."""
+    """Headings of the sources, topic-related ones first.
+
+    Each is the deepest part of a passage's location below its document's title, emoji left out.
+    """
     found: list[tuple[str, int, bool]] = []
     seen: set[str] = set()
     for item in evidence:
-        for part in reversed([p.strip() for p in re.split(r">|/|›", item.location or "") if p.strip()]):
-            text = re.sub(r"[`*_#]+", "", part).strip(" :-")
+        parts = [p.strip() for p in re.split(r">|/|›", item.location or "") if p.strip()]
+        for part in reversed(parts[1:]):  # a document's own title ("Welcome to X", "X API guide") heads no section
+            text = " ".join(re.sub(r"[`*_#]+|[^\x00-\u024f]", "", part).split()).strip(" :-")
             if not 2 <= len(text.split()) <= 10 or re.search(r"\bpage \d+\b", text, re.I) or text.lower() in seen:
                 continue
             seen.add(text.lower())

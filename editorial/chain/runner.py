@@ -309,6 +309,13 @@ class _Run:
             self.notes.append(f"The collection's vocabulary could not be read ({exc}); using the passages.")
             return None
 
+    def widener(self, section: Section, registry: EvidenceRegistry) -> Callable[[int], list[Evidence]] | None:
+        """``limit -> passages`` further down ``section``'s retrieval (None without a search)."""
+        search = self.services.search
+        if search is None:
+            return None
+        return lambda limit: section_sources(section, registry, search, limit=limit)
+
     def writing_context(self, evidence: list[Evidence], written: list[WrittenSection]) -> WritingContext:
         """The post-wide memory of the writer: sources' vocabulary, the verbatim budget, sentences written."""
         vocabulary = self.collection_vocabulary()
@@ -345,6 +352,8 @@ class _Run:
                 tone=self.request.tone,
                 on_token=self.callbacks.on_token,
                 context=context,
+                widen=self.widener(section, registry),
+                post_topic=self.request.topic,
             )
             done.append(written)
             self.notes.extend(written.notes)
@@ -439,6 +448,8 @@ class _Run:
             tone=request.tone,
             on_token=self.callbacks.on_token,
             context=regen_context,
+            widen=self.widener(section, registry),
+            post_topic=self.request.topic,
         )
         self.notes.extend(written.notes)
         if not written.text.strip():

@@ -17,6 +17,8 @@ from editorial.grounding.facts import Fact, select_facts
 from editorial.grounding.schemas import Passage
 
 SOURCES_PER_SECTION = 4
+MAX_SOURCES_PER_SECTION = 16
+"""A section whose passages run out of facts reads more of its retrieval, four passages at a time, up to this."""
 WORDS_PER_FACT = 18
 """About how many published words one fact becomes (one sentence)."""
 SPARE_FACTS = 2
@@ -48,18 +50,39 @@ def section_sources(
     return chosen[:limit]
 
 
+def wanted_facts(words: int) -> int:
+    """How many facts a round tries for ``words`` words."""
+    return math.ceil(max(0, words) / WORDS_PER_FACT) + SPARE_FACTS
+
+
 def section_facts(
-    section: Section, sources: list[Evidence], context: WritingContext, topic: str = "", *, words: int | None = None
+    section: Section,
+    sources: list[Evidence],
+    context: WritingContext,
+    topic: str = "",
+    *,
+    words: int | None = None,
+    post_topic: str = "",
 ) -> list[Fact]:
     """The facts a section will carry: the best, diverse source sentences for its heading and key points.
 
-    ``words`` is how many words they should make (the section's budget unless a first round fell short).
+    ``topic`` (the post's title) joins the query; ``post_topic`` (the topic the editor asked for, else ``topic``)
+    is what every fact must be about. ``words`` is how many words they should make (the section's budget unless a
+    first round fell short).
     """
     query = " ".join([topic, section.heading, *section.key_points]).strip()
-    count = math.ceil((section.words if words is None else words) / WORDS_PER_FACT) + SPARE_FACTS
+    count = wanted_facts(section.words if words is None else words)
     if section.kind != "body":  # the introduction and conclusion frame the post; the facts belong to the body
         count = min(count, FRAMING_FACTS)
-    return select_facts(query, sources, count=count, embed=context.embed, used=context.duplicates, tried=context.tried)
+    return select_facts(
+        query,
+        sources,
+        count=count,
+        embed=context.embed,
+        used=context.duplicates,
+        tried=context.tried,
+        topic=post_topic or topic,
+    )
 
 
 def write_section(
@@ -72,20 +95,33 @@ def write_section(
     tone: str = "",
     on_token: Callable[[str], None] = lambda text: None,
     context: WritingContext | None = None,
+    widen: Callable[[int], list[Evidence]] | None = None,
+    post_topic: str = "",
 ) -> WrittenSection:
     """Write one section from facts chosen first, keeping only verified, cited sentences.
 
     Citations are the post-wide evidence numbers of the facts. A section the facts cannot fill stays short (its
-    ``notes`` say so); a section with no usable fact is empty and the runner leaves it out.
+    ``notes`` say so); a section with no usable fact is empty and the runner leaves it out. ``widen(limit)``
+    gives the section's first ``limit`` passages: when its passages hold fewer facts than a round needs, the
+    writer reads further down its retrieval (up to :data:`MAX_SOURCES_PER_SECTION` passages). ``post_topic`` is
+    the topic the editor asked for: facts off it are not used (default: the post's title).
     """
     section = blueprint.sections[index]
     context = context or WritingContext.build([item.text for item in sources])
     context.add_sources(item.text for item in sources)
     facts: list[Fact] = []
     draft = None
+    sources = list(sources)
     for _round in range(FACT_ROUNDS):  # more rounds while verification leaves the section short
         budget = section.words - (draft.words if draft else 0)
-        more = section_facts(section, sources, context, blueprint.title, words=budget)
+        more = section_facts(section, sources, context, blueprint.title, words=budget, post_topic=post_topic)
+        while widen is not None and section.kind == "body" and len(more) < wanted_facts(budget):
+            wider = [item for item in widen(len(sources) + SOURCES_PER_SECTION) if item not in sources]
+            if not wider or len(sources) >= MAX_SOURCES_PER_SECTION:
+                break
+            sources += wider
+            context.add_sources(item.text for item in wider)
+            more = section_facts(section, sources, context, blueprint.title, words=budget, post_topic=post_topic)
         if not more:
             break
         facts += more

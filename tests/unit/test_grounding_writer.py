@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from editorial.chain.calls import CallSite, ChatTarget, fact_edit_kwargs
-from editorial.chain.compose import WritingContext, check_sentence, compose_section
+from editorial.chain.compose import WritingContext, check_sentence, compose_section, quotation
 from editorial.grounding.facts import Fact, candidate_sentences, select_facts
 from editorial.grounding.schemas import Passage
 from editorial.grounding.verify import verify_text
@@ -186,3 +186,80 @@ def test_facts_opening_with_a_connective_or_a_modal_are_not_chosen():
         "PyTorch tensors can live on the CPU or on a GPU and move between them."
     )
     assert candidate_sentences(text) == ["PyTorch tensors can live on the CPU or on a GPU and move between them."]
+
+
+def test_facts_off_the_posts_topic_are_not_chosen_however_close_to_the_heading():
+    class Item:
+        n = 1
+        text = (
+            "Streamlit turns data scripts into shareable web apps in minutes. "
+            "The official docs of this other library are hosted on PyData.org today."
+        )
+
+    vectors = {  # the query matches both sentences; only the first is about the post's topic
+        "query": [1.0, 1.0, 0.0],
+        "building data apps with Streamlit": [1.0, 0.0, 0.0],
+        Item.text.split(". ")[0] + ".": [1.0, 0.9, 0.0],
+        Item.text.split(". ")[1]: [0.05, 1.0, 0.0],
+    }
+
+    def embed(texts):
+        return [vectors[t] for t in texts]
+
+    def chosen(topic: str) -> list[str]:
+        facts = select_facts("query", [Item()], count=5, embed=embed, topic=topic)
+        return [f.text for f in facts]
+
+    assert len(chosen("")) == 2
+    assert chosen("building data apps with Streamlit") == [
+        "Streamlit turns data scripts into shareable web apps in minutes."
+    ]
+
+
+def test_a_fact_written_once_is_not_chosen_or_quoted_again_when_its_sentence_was_reworded():
+    passage = "Streamlit comes with additional powerful elements to spice up your data apps."
+    fact = Fact(passage, 1, passage)
+    context = WritingContext.build([passage])
+    context.planned_words = 200
+    reworded = "Streamlit comes with extra capable elements to spice up your data applications."
+    draft, _model = compose(lambda m: numbered([reworded]), facts=[fact], context=context)
+    assert len(draft.kept) == 1 and draft.kept[0].origin != "quote"
+    assert draft.kept[0].text.split(" [")[0] != passage.rstrip(".")  # reworded (by the model or the rules)
+
+    class Item:
+        n = 1
+        text = passage
+
+    assert select_facts("Streamlit elements for data apps", [Item()], count=5, used=context.duplicates) == []
+    assert quotation(fact, context) is None  # the same fact quoted in a later section would say it twice
+
+
+def test_a_section_whose_passages_run_out_of_facts_reads_further_down_its_retrieval():
+    from editorial.chain.schemas import Blueprint, Evidence, Section
+    from editorial.chain.write import write_section
+
+    def evidence(n: int, text: str) -> Evidence:
+        return Evidence(n=n, text=text, source_id=n, source_name=f"doc{n}.md")
+
+    first = [evidence(1, PASSAGE_A)]
+    further = [*first, evidence(2, PASSAGE_B)]
+    asked: list[int] = []
+
+    def widen(limit: int) -> list[Evidence]:
+        asked.append(limit)
+        return further[:limit]
+
+    section = Section(heading="Vector stores and pipelines", key_points=["Chroma", "pipeline API"], words=120)
+    plan = Blueprint(title_candidates=["Chroma and Transformers"], sections=[section], target_words=120)
+    model = RecordingChatModel(responder=lambda m: numbered([paraphrase(f) for f in facts_in(m)]))
+    context = WritingContext.build([PASSAGE_A])
+    context.planned_words = 120
+    kwargs = {"site": CallSite(), "context": context}
+    written = write_section(ChatTarget(model, "embedded", "fake"), plan, 0, first, widen=widen, **kwargs)
+    assert asked and 2 in written.cited  # the pipeline fact came from the second passage
+    assert "[2]" in written.text
+
+    context = WritingContext.build([PASSAGE_A])
+    context.planned_words = 120
+    alone = write_section(ChatTarget(model, "embedded", "fake"), plan, 0, first, site=CallSite(), context=context)
+    assert alone.cited == [1] and any("is short" in note for note in alone.notes)

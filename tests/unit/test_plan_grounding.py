@@ -65,3 +65,34 @@ def test_a_plan_too_short_to_lose_a_section_keeps_it_for_the_editor():
     bp, notes = ground_blueprint(blueprint(["Querying collections", "Baking sourdough bread at home"]), "Chroma", few)
     assert "Baking sourdough bread at home" in [s.heading for s in bp.sections]
     assert any("kept for the editor to fix" in n for n in notes)
+
+
+def test_a_replacement_heading_is_a_section_of_a_source_not_its_title_and_loses_its_emoji():
+    evidence = [
+        Evidence(
+            n=1,
+            text="Streamlit turns data scripts into web apps.",
+            source_id=1,
+            source_name="streamlit.md",
+            location="Welcome to Streamlit 👋",
+        ),
+        Evidence(
+            n=2,
+            text="Streamlit apps rerun the script on every change.",
+            source_id=1,
+            source_name="streamlit.md",
+            location="Welcome to Streamlit 👋 > Why choose Streamlit? 🚀",
+        ),
+        Evidence(
+            n=3,
+            text="Streamlit has a cache for data.",
+            source_id=2,
+            source_name="streamlit-guide.md",
+            location="streamlit API guide > streamlit.cache_data",
+        ),
+    ]
+    plan = blueprint(["Lloyd's Lazy Llama", "Baking sourdough bread at home", "Querying Streamlit"])
+    bp, _notes = ground_blueprint(plan, "data apps with Streamlit", evidence)
+    headings = [s.heading for s in bp.sections]
+    assert "Why choose Streamlit?" in headings
+    assert not any("Welcome" in h or "API guide" in h or "👋" in h for h in headings), headings
