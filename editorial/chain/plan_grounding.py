@@ -4,9 +4,10 @@ Whatever made the plan (a model's structured output, the piecewise prompts, the 
 
 - a title may not introduce a name, number or identifier the sources (or the editor's topic) lack, and must share a
   word with the topic; when none survives, the topic itself makes the title;
-- a body heading needs a passage that supports it (its words, names and numbers found in one passage) and no
-  unknown term; otherwise a heading of the sources (a passage's location, e.g. ``Guide > Pipelines``) that is
-  about the topic takes its place, or the section is dropped;
+- a body heading needs a passage that supports it (its words, names and numbers found in one passage), no
+  unknown term, and no name the topic and title lack ("What is TensorFlow?" in a post on PyTorch); otherwise a
+  heading of the sources (a passage's location, e.g. ``Guide > Pipelines``) that is about the topic takes its
+  place, or the section is dropped;
 - key points with unknown terms are dropped; the description and tags obey the same rule.
 
 Every change is reported in the plan's notes, so the editor sees what was replaced and why.
@@ -46,6 +47,23 @@ def _title_unknown(text: str, vocabulary: SourceVocabulary) -> list[str]:
 
 def _about(text: str, topic_words: set[str]) -> bool:
     return bool(set(content_words(text)) & topic_words) if topic_words else True
+
+
+def foreign_names(heading: str, about: str) -> list[str]:
+    """Names in ``heading`` that ``about`` (the topic and title) does not mention.
+
+    A post on PyTorch had sections "What is Tensorflow?" and "How to use TensorFlow to train models on GPUs": both
+    names are in the sources (so not invented), but a heading that steers a post to another product is off-topic.
+    """
+    lowered = about.lower()
+    words = set(re.findall(r"[a-z0-9]+", lowered))
+    return [
+        term
+        for term in checkable_terms(sentence_case(heading))
+        if re.fullmatch(r"[A-Z][A-Za-z]*[a-z][A-Za-z]*", term)  # a name; not an acronym, version or identifier
+        and term.lower() not in lowered
+        and term.lower() not in words
+    ]
 
 
 def heading_support(heading: str, evidence: list[Evidence]) -> tuple[float, int | None]:
@@ -132,12 +150,19 @@ def ground_blueprint(
             continue
         score, number = heading_support(section.heading, evidence)
         unknown = _title_unknown(section.heading, vocabulary)
-        if not unknown and score >= HEADING_SUPPORT and section.heading.lower() not in used:
+        foreign = [] if unknown else foreign_names(section.heading, f"{topic} {titles[0]}")
+        if not unknown and not foreign and score >= HEADING_SUPPORT and section.heading.lower() not in used:
             used.add(section.heading.lower())
             sections.append(_clean_points(section, vocabulary, number))
             continue
         replacement = next(((h, n) for h, n in candidates if h.lower() not in used), None)
-        why = f"not in the sources: {', '.join(unknown)}" if unknown else f"no passage supports it ({score:.2f})"
+        why = (
+            f"not in the sources: {', '.join(unknown)}"
+            if unknown
+            else f"names what the topic does not: {', '.join(foreign)}"
+            if foreign
+            else f"no passage supports it ({score:.2f})"
+        )
         if replacement is None:
             if sum(1 for s in blueprint.sections if s.kind != "body") + len(bodies_left(sections)) + 1 > MIN_SECTIONS:
                 notes.append(f"Section '{section.heading}' was dropped: {why}.")

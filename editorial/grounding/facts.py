@@ -60,7 +60,7 @@ def _fragment(words: list[str]) -> bool:
     )
 
 
-_JUNK = re.compile(r"\bby @\w|#\d{2,}|\]\[|\||-{3,}|\ba\.k\.a\.$|\s(?:of|the|a|an|and|to)\s*\.$")
+_JUNK = re.compile(r"\bby @\w|#\d{2,}|\]\[|\||-{3,}|\ba\.k\.a\.$|\s(?:of|the|a|an|and|to|[A-Z])\s*\.$")
 
 
 @dataclass

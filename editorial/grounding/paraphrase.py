@@ -316,8 +316,13 @@ _ARTICLE = re.compile(rf"\b([Aa]n?)(\s+{_OPEN})([A-Za-z])")
 _WORD_CHARS = r"A-Za-z0-9_'’\-"
 
 
+NOT_AFTER = {"need to": "no ", "needs to": "no "}
+"""A swap that breaks an idiom after a word: "No need to …" is not "No have to …"."""
+
+
 def _compile(phrase: str) -> re.Pattern:
-    return re.compile(rf"(?<![{_WORD_CHARS}.]){re.escape(phrase)}(?![{_WORD_CHARS}])", re.IGNORECASE)
+    guard = f"(?<!{re.escape(NOT_AFTER[phrase])})" if phrase in NOT_AFTER else ""
+    return re.compile(rf"(?<![{_WORD_CHARS}.]){guard}{re.escape(phrase)}(?![{_WORD_CHARS}])", re.IGNORECASE)
 
 
 _RULES = tuple((_compile(old), new) for old, new in (*SWAPS, *FAMILIES)) + tuple(

@@ -92,3 +92,10 @@ def test_common_verbs_of_api_docs_are_swapped_for_equivalents():
     out = close_paraphrase(text, SourceShingles([text]))
     assert out and SourceShingles([text]).longest_run(out) == 0
     assert "fetches" in out or "keeps" in out or "each document" in out
+
+
+def test_no_need_to_is_an_idiom_the_swaps_leave_alone():
+    swapped = "You need to register the model before serving it."
+    assert close_paraphrase(swapped, SourceShingles([swapped])) == "You have to register the model before serving it."
+    for idiom in ("No need to register the model before serving it.", "There is no need to register the model first."):
+        assert "have to" not in (close_paraphrase(idiom, SourceShingles([idiom])) or "")

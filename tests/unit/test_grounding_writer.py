@@ -263,3 +263,8 @@ def test_a_section_whose_passages_run_out_of_facts_reads_further_down_its_retrie
     context.planned_words = 120
     alone = write_section(ChatTarget(model, "embedded", "fake"), plan, 0, first, site=CallSite(), context=context)
     assert alone.cited == [1] and any("is short" in note for note in alone.notes)
+
+
+def test_a_sentence_ending_in_a_stray_capital_letter_is_extraction_residue():
+    text = "The main purpose is to enhance dataclasses by adding validation A. Pydantic reports all errors at once."
+    assert candidate_sentences(text) == ["Pydantic reports all errors at once."]

@@ -96,3 +96,28 @@ def test_a_replacement_heading_is_a_section_of_a_source_not_its_title_and_loses_
     headings = [s.heading for s in bp.sections]
     assert "Why choose Streamlit?" in headings
     assert not any("Welcome" in h or "API guide" in h or "👋" in h for h in headings), headings
+
+
+def test_a_heading_that_names_another_product_than_the_topic_is_replaced():
+    evidence = [
+        Evidence(
+            n=1,
+            text="TensorFlow and PyTorch both train models on GPUs.",
+            source_id=1,
+            source_name="torch.md",
+            location="PyTorch > Tensors on GPUs",
+        ),
+        Evidence(
+            n=2,
+            text="PyTorch tensors record operations for autograd.",
+            source_id=1,
+            source_name="torch.md",
+            location="PyTorch > Autograd mechanics",
+        ),
+    ]
+    plan = blueprint(["How to use TensorFlow to train models on GPUs", "PyTorch tensors and autograd"])
+    bp, notes = ground_blueprint(plan, "tensors and autograd in PyTorch", evidence)
+    headings = [s.heading for s in bp.sections]
+    assert "PyTorch tensors and autograd" in headings
+    assert not any("TensorFlow" in h for h in headings), headings
+    assert any("names what the topic does not: TensorFlow" in n for n in notes)
