@@ -167,6 +167,13 @@ def ground_blueprint(
             if sum(1 for s in blueprint.sections if s.kind != "body") + len(bodies_left(sections)) + 1 > MIN_SECTIONS:
                 notes.append(f"Section '{section.heading}' was dropped: {why}.")
                 continue
+            own = topic.strip().rstrip(".")
+            own = own[:1].upper() + own[1:]
+            if (unknown or foreign) and own and own.lower() not in used:  # a name the post may not print
+                used.add(own.lower())
+                notes.append(f"Heading '{section.heading}' ({why}) was replaced by the topic '{own}'.")
+                sections.append(section.model_copy(update={"heading": own[:120], "key_points": [own]}))
+                continue
             notes.append(
                 f"Section '{section.heading}' is kept for the editor to fix ({why}); only verified facts "
                 "will be written under it."

@@ -36,10 +36,11 @@ _LABEL = re.compile(r"^(?:Note|Tip|Hint|Warning|Important|Caution)\s*:\s*(?=[A-Z
 """An admonition label before a statement ("Note: If …"): the statement is the fact."""
 _DANGLING = re.compile(
     r"^(?:It|Its|They|Their|Them|These|Those|This|That|He|She|Such|To|Hence|Thus|Therefore|Also|However|Moreover"
-    r"|Further|Furthermore|Additionally|Otherwise|Instead|Then|Will|Would|Can|Could|Should|May|Must|Might)\b"
+    r"|Further|Furthermore|Additionally|Otherwise|Instead|Then|Will|Would|Can|Could|Should|May|Must|Might"
+    r"|Has|Have|Had|Is|Are|Was|Were)\b"
 )
 """Openings that lean on the sentence before ("Hence, …", "It …"), or a subjectless fragment ("Will also set …",
-"To train …"): out of their passage they say nothing, or something else."""
+"To train …", "Has support for streaming …"): out of their passage they say nothing, or something else."""
 _DETERMINERS = frozenset(
     ("a", "an", "the", "this", "that", "these", "those", "any", "one", "all", "each", "every", "its", "their", "your")
 )

@@ -268,3 +268,8 @@ def test_a_section_whose_passages_run_out_of_facts_reads_further_down_its_retrie
 def test_a_sentence_ending_in_a_stray_capital_letter_is_extraction_residue():
     text = "The main purpose is to enhance dataclasses by adding validation A. Pydantic reports all errors at once."
     assert candidate_sentences(text) == ["Pydantic reports all errors at once."]
+
+
+def test_a_docstring_summary_without_a_subject_is_not_a_fact():
+    text = "Has support for streaming, yielding text chunks as they are produced. The client streams text chunks to the caller."
+    assert candidate_sentences(text) == ["The client streams text chunks to the caller."]

@@ -121,3 +121,12 @@ def test_a_heading_that_names_another_product_than_the_topic_is_replaced():
     assert "PyTorch tensors and autograd" in headings
     assert not any("TensorFlow" in h for h in headings), headings
     assert any("names what the topic does not: TensorFlow" in n for n in notes)
+
+
+def test_a_heading_with_an_invented_name_that_cannot_be_dropped_becomes_the_topic():
+    few = [EVIDENCE[0].model_copy(update={"location": ""})]
+    plan = blueprint(["Querying collections", "What is Tensorflow's AutoGradient feature?"])
+    bp, notes = ground_blueprint(plan, "collections in Chroma", few)
+    headings = [s.heading for s in bp.sections]
+    assert "Collections in Chroma" in headings and not any("AutoGradient" in h for h in headings), headings
+    assert any("was replaced by the topic" in n for n in notes)
