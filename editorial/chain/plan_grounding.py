@@ -49,11 +49,12 @@ def _about(text: str, topic_words: set[str]) -> bool:
     return bool(set(content_words(text)) & topic_words) if topic_words else True
 
 
-def foreign_names(heading: str, about: str) -> list[str]:
+def foreign_names(heading: str, about: str, ordinary: set[str] = frozenset()) -> list[str]:
     """Names in ``heading`` that ``about`` (the topic and title) does not mention.
 
     A post on PyTorch had sections "What is Tensorflow?" and "How to use TensorFlow to train models on GPUs": both
     names are in the sources (so not invented), but a heading that steers a post to another product is off-topic.
+    A capitalised word the sources also write in lower case (``ordinary``: "Embedding Models Compared") is a word.
     """
     lowered = about.lower()
     words = set(re.findall(r"[a-z0-9]+", lowered))
@@ -63,6 +64,7 @@ def foreign_names(heading: str, about: str) -> list[str]:
         if re.fullmatch(r"[A-Z][A-Za-z]*[a-z][A-Za-z]*", term)  # a name; not an acronym, version or identifier
         and term.lower() not in lowered
         and term.lower() not in words
+        and term.lower() not in ordinary
     ]
 
 
@@ -136,6 +138,7 @@ def ground_blueprint(
         plain_topic = topic.strip().rstrip(".") or "the topic"
         titles = [f"{plain_topic[:1].upper()}{plain_topic[1:]}: What the Sources Say"[:128]]
 
+    ordinary = {word for item in evidence for word in re.findall(r"(?<![\w.])[a-z][a-z-]+(?![\w.])", item.text)}
     used: set[str] = {s.heading.lower() for s in blueprint.sections if s.kind != "body"}
     planned = [s.heading.lower() for s in blueprint.sections]
     candidates = [
@@ -150,7 +153,7 @@ def ground_blueprint(
             continue
         score, number = heading_support(section.heading, evidence)
         unknown = _title_unknown(section.heading, vocabulary)
-        foreign = [] if unknown else foreign_names(section.heading, f"{topic} {titles[0]}")
+        foreign = [] if unknown else foreign_names(section.heading, f"{topic} {titles[0]}", ordinary)
         if not unknown and not foreign and score >= HEADING_SUPPORT and section.heading.lower() not in used:
             used.add(section.heading.lower())
             sections.append(_clean_points(section, vocabulary, number))

@@ -271,5 +271,5 @@ def test_a_sentence_ending_in_a_stray_capital_letter_is_extraction_residue():
 
 
 def test_a_docstring_summary_without_a_subject_is_not_a_fact():
-    text = "Has support for streaming, yielding text chunks as they are produced. The client streams text chunks to the caller."
+    text = "Has support for streaming, yielding text chunks as produced. The client streams text chunks to the caller."
     assert candidate_sentences(text) == ["The client streams text chunks to the caller."]
