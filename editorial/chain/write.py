@@ -17,7 +17,7 @@ from editorial.grounding.facts import Fact, select_facts
 from editorial.grounding.schemas import Passage
 
 SOURCES_PER_SECTION = 4
-MAX_SOURCES_PER_SECTION = 32
+MAX_SOURCES_PER_SECTION = 64
 """A section whose passages run out of facts reads more of its retrieval, four passages at a time, up to this."""
 WORDS_PER_FACT = 18
 """About how many published words one fact becomes (one sentence)."""
@@ -25,7 +25,7 @@ SPARE_FACTS = 2
 """Extra facts per section, for the ones that fail verification."""
 FRAMING_FACTS = 3
 """Most facts an introduction or conclusion takes (they frame the post; the body carries the facts)."""
-FACT_ROUNDS = 6
+FACT_ROUNDS = 8
 """Rounds of fact selection per body section while it is under 80% of its budget and facts are left (about 40%
 of the facts tried become kept sentences: two rounds left body sections at about two thirds of their budget)."""
 
