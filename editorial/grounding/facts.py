@@ -85,21 +85,35 @@ def candidate_sentences(text: str) -> list[str]:
     kept: list[str] = []
     in_code = False
     lines: list[str] = []
+    in_item = False  # a bullet item ends at the next item or a blank line, not at its first line's end
+
+    def end_item() -> None:
+        nonlocal in_item
+        if in_item and lines:
+            lines[-1] += " ."
+        in_item = False
+
     for line in text.splitlines():
         stripped = line.strip()
         if stripped.startswith(("```", "~~~")):
+            end_item()
             in_code = not in_code
             lines.append("")
             continue
-        if in_code or stripped.startswith(("#", "|", ">>>", "$ ", "pip ", "import ", "from ", "!", "[!")):
+        if (
+            not stripped
+            or in_code
+            or stripped.startswith(("#", "|", ">>>", "$ ", "pip ", "import ", "from ", "!", "[!"))
+            or re.match(r"^\s{4,}\S", line)  # indented code
+        ):
+            end_item()
             lines.append("")
             continue
-        if re.match(r"^\s{4,}\S", line):  # indented code
-            lines.append("")
-            continue
-        lines.append(
-            re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", stripped) + (" ." if re.match(r"^\s*[-*+]\s", line) else "")
-        )
+        if re.match(r"^\s*[-*+]\s", line):
+            end_item()
+            in_item = True
+        lines.append(re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", stripped))
+    end_item()
     flat = " ".join(" ".join(lines).split())
     for piece in re.split(r"(?<=[.!?])\s+(?=[A-Z`\"“(])", flat):
         sentence = _LABEL.sub("", plain(piece).strip()).rstrip(" .") + "."

@@ -273,3 +273,17 @@ def test_a_sentence_ending_in_a_stray_capital_letter_is_extraction_residue():
 def test_a_docstring_summary_without_a_subject_is_not_a_fact():
     text = "Has support for streaming, yielding text chunks as produced. The client streams text chunks to the caller."
     assert candidate_sentences(text) == ["The client streams text chunks to the caller."]
+
+
+def test_a_bullet_item_over_several_lines_is_one_sentence_not_a_cut_fragment():
+    text = (
+        "* With SQLAlchemy, there's no such thing as\n"
+        '  "the ORM generated a bad query" - you\n'
+        "  retain full control over the structure of queries.\n"
+        "* Migrations are generated from the models you declare.\n"
+    )
+    assert candidate_sentences(text) == [
+        'With SQLAlchemy, there\'s no such thing as "the ORM generated a bad query" - you retain full control over '
+        "the structure of queries.",
+        "Migrations are generated from the models you declare.",
+    ]
