@@ -116,6 +116,8 @@ def candidate_sentences(text: str) -> list[str]:
     end_item()
     flat = " ".join(" ".join(lines).split())
     for piece in re.split(r"(?<=[.!?])\s+(?=[A-Z`\"“(])", flat):
+        if not re.search(r"[.!?][\"'”’)\]]*$", piece):
+            continue  # a passage cut mid-sentence ("With SQLAlchemy, there's no such thing as"): not a statement
         sentence = _LABEL.sub("", plain(piece).strip()).rstrip(" .") + "."
         sentence = re.sub(r"\s+\.$", ".", sentence)
         words = sentence.split()

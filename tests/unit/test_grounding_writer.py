@@ -287,3 +287,8 @@ def test_a_bullet_item_over_several_lines_is_one_sentence_not_a_cut_fragment():
         "the structure of queries.",
         "Migrations are generated from the models you declare.",
     ]
+
+
+def test_a_passage_cut_mid_sentence_gives_no_fact_from_its_last_words():
+    text = "Chroma stores embeddings with their metadata. With SQLAlchemy, there's no such thing as"
+    assert candidate_sentences(text) == ["Chroma stores embeddings with their metadata."]
