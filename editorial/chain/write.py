@@ -26,8 +26,9 @@ SPARE_FACTS = 2
 FRAMING_FACTS = 3
 """Most facts an introduction or conclusion takes (they frame the post; the body carries the facts)."""
 FACT_ROUNDS = 8
-"""Rounds of fact selection per body section while it is under 80% of its budget and facts are left (about 40%
-of the facts tried become kept sentences: two rounds left body sections at about two thirds of their budget)."""
+"""Rounds of fact selection per body section while it is under 80% of its budget and facts are left (about a third
+of the facts tried become kept sentences; 10-topic benchmark, session 6: 4 rounds of up to 16 passages 1,111 words,
+6 of 32 1,513, 8 of 64 1,590)."""
 
 
 def section_sources(

@@ -113,7 +113,7 @@ def candidate_sentences(text: str) -> list[str]:
             end_item()
             in_item = True
         lines.append(re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", stripped))
-    end_item()
+    # an item still open where the passage ends may be cut by the chunking: it gets no full stop, so it is no fact
     flat = " ".join(" ".join(lines).split())
     for piece in re.split(r"(?<=[.!?])\s+(?=[A-Z`\"“(])", flat):
         if not re.search(r"[.!?][\"'”’)\]]*$", piece):

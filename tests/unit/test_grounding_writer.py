@@ -292,3 +292,5 @@ def test_a_bullet_item_over_several_lines_is_one_sentence_not_a_cut_fragment():
 def test_a_passage_cut_mid_sentence_gives_no_fact_from_its_last_words():
     text = "Chroma stores embeddings with their metadata. With SQLAlchemy, there's no such thing as"
     assert candidate_sentences(text) == ["Chroma stores embeddings with their metadata."]
+    cut_item = "* Chroma stores embeddings with their metadata.\n* With SQLAlchemy, there's no such thing as"
+    assert candidate_sentences(cut_item) == ["Chroma stores embeddings with their metadata."]
