@@ -22,7 +22,7 @@ from editorial.chain import prompts
 from editorial.chain.calls import CallSite, ChatTarget, fact_edit_kwargs, messages_for, stream_text
 from editorial.chain.text import count_words
 from editorial.grounding.copying import MAX_SHARE, QUOTE_WORDS, SourceShingles
-from editorial.grounding.facts import Embed, Fact
+from editorial.grounding.facts import Embed, Fact, remembering
 from editorial.grounding.guards import DuplicateFilter, LoopGuard, cut_loop, self_repetition, strip_debris
 from editorial.grounding.paraphrase import close_paraphrase, equivalent_in
 from editorial.grounding.sentences import plain, split_body
@@ -77,7 +77,7 @@ class WritingContext:
         """A context over ``source_texts``; ``written`` are sections already finished (a resumed run)."""
         texts = list(source_texts)
         own = vocabulary.copy() if vocabulary else SourceVocabulary.from_texts(texts)  # add_sources grows it
-        context = cls(own, SourceShingles(texts), embed=embed)
+        context = cls(own, SourceShingles(texts), embed=remembering(embed) if embed else None)
         for text in written:
             for span in split_body(text):
                 context.remember(plain(span.text))
@@ -89,9 +89,11 @@ class WritingContext:
             self.vocabulary.add_text(text)
             self.shingles.add(text)
 
-    def remember(self, sentence: str) -> None:
-        """Count a kept sentence (duplicates and the verbatim budget)."""
+    def remember(self, sentence: str, fact: str = "") -> None:
+        """Count a kept sentence (duplicates and the verbatim budget); its ``fact`` is said too, however reworded."""
         self.duplicates.accept(sentence)
+        if fact:
+            self.duplicates.accept(fact)
         self.copied_words += self.shingles.copied_words(sentence)
         self.total_words += count_words(sentence)
 
@@ -343,8 +345,7 @@ def compose_section(
                 context.tried.add(fact.text)
                 continue
             kept.append(choice)
-            context.remember(plain(choice.text))
-            context.duplicates.accept(fact.text)  # a reworded fact is still that fact: no later section says it again
+            context.remember(plain(choice.text), fact.text)
             words += count_words(choice.text)
             on_token(choice.text + " ")
     return SectionDraft(_paragraphs(kept), kept, dropped, rejected)

@@ -57,13 +57,11 @@ def foreign_names(heading: str, about: str, ordinary: set[str] = frozenset()) ->
     A capitalised word the sources also write in lower case (``ordinary``: "Embedding Models Compared") is a word.
     """
     lowered = about.lower()
-    words = set(re.findall(r"[a-z0-9]+", lowered))
     return [
         term
         for term in checkable_terms(sentence_case(heading))
         if re.fullmatch(r"[A-Z][A-Za-z]*[a-z][A-Za-z]*", term)  # a name; not an acronym, version or identifier
         and term.lower() not in lowered
-        and term.lower() not in words
         and term.lower() not in ordinary
     ]
 
@@ -134,9 +132,10 @@ def ground_blueprint(
         notes.append(
             "Title candidates not grounded in the sources or not about the topic were dropped: " + "; ".join(gone)
         )
+    plain_topic = topic.strip().rstrip(".")
+    topic_heading = plain_topic[:1].upper() + plain_topic[1:]  # the editor's own words, capitalised
     if not titles:
-        plain_topic = topic.strip().rstrip(".") or "the topic"
-        titles = [f"{plain_topic[:1].upper()}{plain_topic[1:]}: What the Sources Say"[:128]]
+        titles = [f"{topic_heading or 'The topic'}: What the Sources Say"[:128]]
 
     ordinary = {word for item in evidence for word in re.findall(r"(?<![\w.])[a-z][a-z-]+(?![\w.])", item.text)}
     used: set[str] = {s.heading.lower() for s in blueprint.sections if s.kind != "body"}
@@ -170,12 +169,11 @@ def ground_blueprint(
             if sum(1 for s in blueprint.sections if s.kind != "body") + len(bodies_left(sections)) + 1 > MIN_SECTIONS:
                 notes.append(f"Section '{section.heading}' was dropped: {why}.")
                 continue
-            own = topic.strip().rstrip(".")
-            own = own[:1].upper() + own[1:]
-            if (unknown or foreign) and own and own.lower() not in used:  # a name the post may not print
-                used.add(own.lower())
-                notes.append(f"Heading '{section.heading}' ({why}) was replaced by the topic '{own}'.")
-                sections.append(section.model_copy(update={"heading": own[:120], "key_points": [own]}))
+            if (unknown or foreign) and topic_heading and topic_heading.lower() not in used:  # a name not to print
+                used.add(topic_heading.lower())
+                notes.append(f"Heading '{section.heading}' ({why}) was replaced by the topic '{topic_heading}'.")
+                update = {"heading": topic_heading[:120], "key_points": [topic_heading]}
+                sections.append(section.model_copy(update=update))
                 continue
             notes.append(
                 f"Section '{section.heading}' is kept for the editor to fix ({why}); only verified facts "

@@ -51,9 +51,12 @@ def section_sources(
     return chosen[:limit]
 
 
-def wanted_facts(words: int) -> int:
-    """How many facts a round tries for ``words`` words."""
-    return math.ceil(max(0, words) / WORDS_PER_FACT) + SPARE_FACTS
+def wanted_facts(section: Section, words: int) -> int:
+    """How many facts a round of ``section`` tries for ``words`` words (framing sections take few)."""
+    count = math.ceil(max(0, words) / WORDS_PER_FACT) + SPARE_FACTS
+    if section.kind != "body":  # the introduction and conclusion frame the post; the facts belong to the body
+        count = min(count, FRAMING_FACTS)
+    return count
 
 
 def section_facts(
@@ -72,9 +75,7 @@ def section_facts(
     first round fell short).
     """
     query = " ".join([topic, section.heading, *section.key_points]).strip()
-    count = wanted_facts(section.words if words is None else words)
-    if section.kind != "body":  # the introduction and conclusion frame the post; the facts belong to the body
-        count = min(count, FRAMING_FACTS)
+    count = wanted_facts(section, section.words if words is None else words)
     return select_facts(
         query,
         sources,
@@ -116,11 +117,11 @@ def write_section(
     for _round in range(FACT_ROUNDS):  # more rounds while verification leaves the section short
         budget = section.words - (draft.words if draft else 0)
         more = section_facts(section, sources, context, blueprint.title, words=budget, post_topic=post_topic)
-        while widen is not None and len(more) < min(
-            wanted_facts(budget), FRAMING_FACTS if section.kind != "body" else 99
+        while (
+            widen is not None and len(more) < wanted_facts(section, budget) and len(sources) < MAX_SOURCES_PER_SECTION
         ):
             wider = [item for item in widen(len(sources) + SOURCES_PER_SECTION) if item not in sources]
-            if not wider or len(sources) >= MAX_SOURCES_PER_SECTION:
+            if not wider:
                 break
             sources += wider
             context.add_sources(item.text for item in wider)

