@@ -89,6 +89,15 @@ on 40 sampled real facts the embedded model's first answer passed verification 2
 with 1.0. Loops are stopped by the loop guard and copies by copy blocking instead."""
 
 
+def continues_answers(model: BaseChatModel) -> bool:
+    """True for models that continue an answer the prompt has begun (a final assistant message): local ones.
+
+    OpenAI-compatible servers differ on a final assistant message (some continue it, most answer after it), so
+    remote models are never given one.
+    """
+    return type(model).__name__ == "LocalChatModel"
+
+
 def fact_edit_kwargs(model: BaseChatModel, texts: list[str]) -> dict[str, Any]:
     """Per-call keywords for rewording a fact, for models that take them (local ones).
 

@@ -15,7 +15,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -28,7 +28,7 @@ from db.crud import usage as usage_crud
 from db.models import PlanStatus, RevisionOrigin, RunKind, RunStatus
 from db.session import session_scope
 from editorial.chain.calls import CallSite, Cancelled, ChatTarget
-from editorial.chain.compose import WritingContext, trim_quotations
+from editorial.chain.compose import ModelYield, WritingContext, model_note, trim_quotations
 from editorial.chain.liveness import CancelWatch, StoredProgress, TeeCallbacks
 from editorial.chain.plan import PlanOutcome, PlanRequest, blueprint_problems, plan_blueprint
 from editorial.chain.progress import ChainCallbacks, RunProgress
@@ -336,6 +336,9 @@ class _Run:
         total = len(blueprint.sections)
         context = self.writing_context(evidence, done)
         context.planned_words = blueprint.budget_total
+        yields = self.state.get("writer_yield", {})
+        context.first_edits = ModelYield(**yields.get("first", {}))
+        context.retries = ModelYield(**yields.get("retry", {}))
         self.callbacks.on_stage_start("write", f"{total} sections")
         for index, written in enumerate(done):
             self.callbacks.on_section_done(index, total, written)
@@ -359,9 +362,13 @@ class _Run:
             self.notes.extend(written.notes)
             self.state["sections"] = [s.model_dump(mode="json") for s in done]
             self.state["registry"] = [e.model_dump(mode="json") for e in registry.items]
+            self.state["writer_yield"] = {"first": asdict(context.first_edits), "retry": asdict(context.retries)}
             self.save(f"section {index + 1}")
             self.callbacks.on_section_done(index, total, written)
         self.callbacks.on_stage_start("save", "draft")
+        note = model_note(context.first_edits, context.retries)
+        if note:
+            self.notes.append(note)
         texts, removed = trim_quotations([w.text for w in done], context.shingles)
         if removed:
             done = [w.model_copy(update={"text": t, "words": count_words(t)}) for w, t in zip(done, texts, strict=True)]

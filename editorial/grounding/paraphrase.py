@@ -195,7 +195,7 @@ FAMILIES: tuple[tuple[str, str], ...] = (
     ("examples", "samples"),
     ("example", "sample"),
     ("information", "details"),
-    ("options", "choices"),
+    # not "options" -> "choices": "execution options" and "engine options" are terms of art (read in a post)
     # session 5: common verbs in the forms that are only verbs (no "-s"/"-ed" form that is also a noun or a simple
     # past), adjectives and adverbs of the API guides; each swap keeps grammar and meaning in technical prose
     ("contains", "holds"),
@@ -275,7 +275,6 @@ DROPPABLE = (
     "completely",
     "truly",
     "incredibly",
-    "both",
     "indeed",
 )
 """Filler words that can go without changing what a sentence claims."""

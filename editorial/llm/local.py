@@ -205,12 +205,20 @@ class LocalChatModel(BaseChatModel):
         """The prompt as ``(input_ids, attention_mask)`` tensors, through the tokenizer's chat template."""
         tokenizer = self.loaded.tokenizer
         conversation = [{"role": _role(m), "content": m.text} for m in messages]
+        opened = bool(conversation) and conversation[-1]["role"] == "assistant"  # continue the begun answer
         if getattr(tokenizer, "chat_template", None):
             encoded = tokenizer.apply_chat_template(
-                conversation, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt"
+                conversation,
+                add_generation_prompt=not opened,
+                continue_final_message=opened,
+                tokenize=True,
+                return_dict=True,
+                return_tensors="pt",
             )
         else:  # base models without a template: a plain transcript
-            text = "".join(f"{turn['role']}: {turn['content']}\n" for turn in conversation) + "assistant:"
+            turns = conversation[:-1] if opened else conversation
+            text = "".join(f"{turn['role']}: {turn['content']}\n" for turn in turns) + "assistant:"
+            text += f" {conversation[-1]['content']}" if opened else ""
             encoded = tokenizer(text, return_tensors="pt")
         return encoded["input_ids"], encoded["attention_mask"]
 
@@ -304,6 +312,8 @@ class _Run:
         self.prompt_tokens = int(self.input_ids.shape[-1])
         self.max_new_tokens = int(kwargs.get("max_new_tokens") or chat.max_new_tokens)
         self.avoid_copying = [str(text) for text in kwargs.get("avoid_copying") or []]
+        # the answer's beginning given in the prompt: copy blocking counts its words as already written
+        self.opening = messages[-1].text if messages and _role(messages[-1]) == "assistant" else ""
         self.events: queue.SimpleQueue = queue.SimpleQueue()
         self.engine_job: Any = None
         if self.loaded.engine is not None and self.cancelled():  # cancelled before it started: no tokens
@@ -368,6 +378,7 @@ class _Run:
             "top_p": float(kwargs.get("top_p", chat.top_p)),
             "repetition_penalty": float(kwargs.get("repetition_penalty", chat.repetition_penalty)),
             "avoid_copying": self.avoid_copying,
+            "opening": self.opening,
         }
 
     def _generation_config(self, kwargs: dict) -> Any:
@@ -421,11 +432,12 @@ class _Run:
         guard = CopyGuard(self.avoid_copying, self.loaded.word_starts()) if self.avoid_copying else None
         if not guard:
             return None
-        tokenizer, prompt_tokens = self.loaded.tokenizer, self.prompt_tokens
+        tokenizer, prompt_tokens, opening = self.loaded.tokenizer, self.prompt_tokens, self.opening
 
         class _Guard(LogitsProcessor):
             def __call__(self, input_ids: Any, scores: Any) -> Any:
-                banned = guard.banned(tokenizer.decode(input_ids[0, prompt_tokens:], skip_special_tokens=True))
+                produced = tokenizer.decode(input_ids[0, prompt_tokens:], skip_special_tokens=True)
+                banned = guard.banned(opening + produced)
                 if banned:
                     scores[:, banned] = -float("inf")
                 return scores

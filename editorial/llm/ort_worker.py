@@ -98,13 +98,15 @@ class Generation:
         produced: list[int] = []
         was_cancelled = False
         guard = self._copy_guard(job.get("avoid_copying") or [])
+        opening = str(job.get("opening") or "")  # the answer's beginning, in the prompt: its words count as written
         while len(produced) < max_new and not generator.is_done():
             if cancelled():
                 was_cancelled = True
                 break
             banned = list(self.eos) if len(produced) < min_new else []
             if guard:
-                banned += guard.banned(self.tokenizer.decode(np.array(produced, dtype=np.int32)) if produced else "")
+                written = self.tokenizer.decode(np.array(produced, dtype=np.int32)) if produced else ""
+                banned += guard.banned(opening + written)
             if banned:
                 self._ban(generator, banned)
             generator.generate_next_token()

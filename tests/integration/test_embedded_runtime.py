@@ -190,3 +190,27 @@ def test_copy_blocking_stops_eight_word_runs_of_the_given_text(embedded_llm_sett
     assert shingles.longest_run(free) >= 8, f"the model did not copy at all, so this proves nothing: {free!r}"
     assert shingles.longest_run(blocked) == 0, f"an 8-word run got through the copy guard: {blocked!r}"
     assert len(blocked.split()) >= 8  # it still wrote something
+
+
+@pytest.mark.parametrize("runtime", ["onnx", "transformers"])
+def test_an_opened_answer_is_continued_and_copy_blocking_counts_its_words(
+    embedded_llm_settings, embedded_chat_model, runtime
+):
+    from editorial.grounding.copying import SourceShingles
+
+    if runtime == "onnx":
+        model = embedded_chat_model
+    else:
+        settings = embedded_llm_settings.model_copy(update={"llm_backend": "transformers"})
+        model = build_transformers(settings, spec_for(settings))
+    opening = "The quick brown fox"
+    opened = [*COPY_PROMPT, AIMessage(opening)]
+    ids = model.encode_messages(opened)[0][0].tolist()
+    closed = model.encode_messages(COPY_PROMPT)[0][0].tolist()
+    text = model.loaded.tokenizer.decode(ids)
+    assert text.rstrip().endswith(opening) and len(ids) > len(closed)  # the answer is open: no end-of-turn after it
+    free = opening + model.invoke(opened, max_new_tokens=40).content
+    blocked = opening + model.invoke(opened, max_new_tokens=40, avoid_copying=[COPY_SOURCE]).content
+    shingles = SourceShingles([COPY_SOURCE])
+    assert shingles.longest_run(free) >= 8, f"the model did not continue the copy, so this proves nothing: {free!r}"
+    assert shingles.longest_run(blocked) == 0, f"the opening plus the answer copied 8 words: {blocked!r}"

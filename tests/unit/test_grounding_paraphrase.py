@@ -68,7 +68,7 @@ def test_quotations_over_a_quarter_of_a_short_post_are_trimmed_from_the_end():
 
 
 def test_a_copy_edit_may_not_add_content_words_its_fact_lacks():
-    from editorial.chain.compose import added_words
+    from editorial.grounding.edits import added_words
 
     fact = "Typically, PyTorch has three minor releases a year."
     assert added_words("PyTorch has three major releases a year.", fact) == ["major"]
@@ -80,7 +80,7 @@ def test_a_copy_edit_may_not_add_content_words_its_fact_lacks():
 
 
 def test_an_equivalent_wording_is_allowed_only_for_the_word_it_replaces():
-    from editorial.chain.compose import added_words
+    from editorial.grounding.edits import added_words
 
     fact = "The memory usage in PyTorch is extremely efficient compared to Torch."
     assert added_words("The memory usage in PyTorch is extremely fast compared to Torch.", fact) == ["fast"]

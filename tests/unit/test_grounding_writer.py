@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from editorial.chain.calls import CallSite, ChatTarget, fact_edit_kwargs
-from editorial.chain.compose import WritingContext, check_sentence, compose_section, quotation
+from editorial.chain.compose import (
+    MIN_MODEL_TRIALS,
+    PROBE_EVERY,
+    WritingContext,
+    check_sentence,
+    compose_section,
+    model_note,
+    quotation,
+)
+from editorial.grounding.edits import dropped_meaning
 from editorial.grounding.facts import Fact, candidate_sentences, select_facts
 from editorial.grounding.schemas import Passage
 from editorial.grounding.verify import verify_text
@@ -294,3 +303,102 @@ def test_a_passage_cut_mid_sentence_gives_no_fact_from_its_last_words():
     assert candidate_sentences(text) == ["Chroma stores embeddings with their metadata."]
     cut_item = "* Chroma stores embeddings with their metadata.\n* With SQLAlchemy, there's no such thing as"
     assert candidate_sentences(cut_item) == ["Chroma stores embeddings with their metadata."]
+
+
+def test_an_edit_that_drops_a_qualifier_or_changes_code_is_refused():
+    cases = {  # the 135M model's edits that passed every other check, read on the benchmark's corpora
+        "The section name in toml is always `[tool.alembic]`.": "The section name in toml is always `[alembic]`.",
+        "The result is a tuple of one or more identifiers.": "The result is a tuple of one identifier.",
+        "If the attribute has been accessed, setting the encoding raises an error.": (
+            "The attribute has been accessed, setting the encoding raises an error."
+        ),
+        "A request for a fragment the session no longer holds is ignored.": (
+            "A request for a fragment the session holds is ignored."
+        ),
+        "Wrapper for a model's forward method to apply FP8 autocast.": "Wrapper for a model's forward method.",
+        "The distinction is made between files cached from the Hub and assets.": (
+            "The distinction is made between files cached in the Hub and assets."
+        ),
+    }
+    for fact, edit in cases.items():
+        assert dropped_meaning(edit, fact), edit
+    light = {  # small words, contractions and the rules' equivalents may change
+        "Return the segment residences for a given segment ID.": "Return the segment residences for a given ID.",
+        "It doesn't support async clients.": "It does not support async clients.",
+        "You can use several workers.": "You are able to use multiple workers.",
+    }
+    for fact, edit in light.items():
+        assert dropped_meaning(edit, fact) == "", edit
+
+
+def test_a_model_whose_sentences_keep_failing_is_asked_for_fewer_facts_and_the_run_says_so():
+    texts = [f"Chroma stores collection number {i} with its own metadata and documents." for i in range(45)]
+    facts = [Fact(text, 1, " ".join(texts)) for text in texts]
+    context = WritingContext.build([facts[0].passage])
+    context.planned_words = 2000
+    draft, model = compose(lambda m: "HUGGFox was founded in 2017 by Lloyd at Berkeley.", facts, 2000, context)
+    asked = context.first_edits.asked + context.retries.asked
+    assert len(model.prompts) == asked < 2 * len(facts)  # without the gate: a first try and a retry per fact
+    assert context.first_edits.asked == MIN_MODEL_TRIALS + (len(facts) - MIN_MODEL_TRIALS) // PROBE_EVERY
+    assert context.first_edits.passed == 0 and all(k.origin in {"paraphrase", "quote"} for k in draft.kept)
+    assert f"one fact in {PROBE_EVERY}" in model_note(context.first_edits, context.retries)
+
+
+def test_a_model_whose_sentences_pass_is_asked_for_every_fact():
+    texts = [f"Chroma stores collection number {i} with its own metadata and documents." for i in range(45)]
+    facts = [Fact(text, 1, " ".join(texts)) for text in texts]
+    context = WritingContext.build([facts[0].passage])
+    _draft, model = compose(lambda m: numbered([paraphrase(f) for f in facts_in(m)]), facts, 2000, context)
+    assert len(model.prompts) == len(facts) and context.first_edits.passed == len(facts)
+    assert model_note(context.first_edits, context.retries) == ""
+
+
+def test_a_rules_equivalent_counts_only_where_it_replaced_its_word():
+    text = "The returning collection contains identical data to the current collection."
+    fact = Fact(text, 1, text)
+    context = WritingContext.build([fact.text])
+    added = "The returning collection contains identical data, including the current collection."
+    assert check_sentence(added, fact, context).startswith("adds words its fact does not have: including")
+    assert check_sentence("The returning collection includes identical data.", fact, context) == ""
+
+
+def test_labels_and_gerund_fragments_are_not_facts():
+    passage = (
+        "Speech to speech generation with Moshi. A Python dictionary for storage of additional state. "
+        "Supports streaming, yielding text chunks as they're produced by the model. "
+        "Send a single HTTP request and return a response. "
+        "Streamlit turns Python scripts into shareable web apps in minutes. "
+        "The pipeline API runs inference on a model in a few lines of code. "
+        "PyTorch added support for complex tensors. Requests doesn't follow redirects for HEAD."
+    )
+    assert candidate_sentences(passage) == [
+        "Streamlit turns Python scripts into shareable web apps in minutes.",
+        "The pipeline API runs inference on a model in a few lines of code.",
+        "PyTorch added support for complex tensors.",
+        "Requests doesn't follow redirects for HEAD.",
+    ]
+
+
+def test_emoji_are_not_words_of_a_fact():
+    passage = (
+        "But at the same time, ✨ it is an SQLAlchemy model and a Pydantic model. 🚀 SQLModel is built on top of "
+        "Pydantic."
+    )
+    assert candidate_sentences(passage) == [
+        "But at the same time, it is an SQLAlchemy model and a Pydantic model.",
+        "SQLModel is built on top of Pydantic.",
+    ]
+
+
+def test_a_model_edit_keeps_every_content_word_and_adds_no_relative_clause():
+    fact = "The divergence guard still runs first, so the resave of a mutated tokenizer is still rejected."
+    assert dropped_meaning("The divergence guard runs first, so the resave of a tokenizer is still rejected.", fact)
+    assert dropped_meaning(
+        "The divergence guard still runs first, so the resave of a mutated tokenizer that is still rejected.", fact
+    )
+    assert (
+        dropped_meaning(
+            "The divergence guard still runs first, so a resave of a mutated tokenizer is still rejected.", fact
+        )
+        == ""
+    )
