@@ -28,7 +28,7 @@ from db.crud import usage as usage_crud
 from db.models import PlanStatus, RevisionOrigin, RunKind, RunStatus
 from db.session import session_scope
 from editorial.chain.calls import CallSite, Cancelled, ChatTarget
-from editorial.chain.compose import ModelYield, WritingContext, model_note, trim_quotations
+from editorial.chain.compose import COPY_BUDGET, ModelYield, WritingContext, model_note, trim_quotations
 from editorial.chain.liveness import CancelWatch, StoredProgress, TeeCallbacks
 from editorial.chain.plan import PlanOutcome, PlanRequest, blueprint_problems, plan_blueprint
 from editorial.chain.progress import ChainCallbacks, RunProgress
@@ -369,7 +369,7 @@ class _Run:
         note = model_note(context.first_edits, context.retries)
         if note:
             self.notes.append(note)
-        texts, removed = trim_quotations([w.text for w in done], context.shingles)
+        texts, removed = trim_quotations([w.text for w in done], context.shingles, share=COPY_BUDGET)
         if removed:
             done = [w.model_copy(update={"text": t, "words": count_words(t)}) for w, t in zip(done, texts, strict=True)]
             self.notes.append(f"{removed} quotation(s) left out: quotations may make up at most 25% of a post.")
