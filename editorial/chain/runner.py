@@ -372,7 +372,10 @@ class _Run:
         texts, removed = trim_quotations([w.text for w in done], context.shingles, share=COPY_BUDGET)
         if removed:
             done = [w.model_copy(update={"text": t, "words": count_words(t)}) for w, t in zip(done, texts, strict=True)]
-            self.notes.append(f"{removed} quotation(s) left out: quotations may make up at most 25% of a post.")
+            self.notes.append(
+                f"{removed} quotation(s) left out: copied words may make up at most 25% of a post, and the writer "
+                f"keeps them under {COPY_BUDGET:.0%}."
+            )
         if not any(w.text.strip() for w in done):
             raise NoEvidence("No sentence could be verified against the sources, so no draft was written.")
         body, _references = assemble(blueprint, done, registry.by_number())

@@ -319,9 +319,14 @@ NOT_AFTER = {"need to": "no ", "needs to": "no "}
 """A swap that breaks an idiom after a word: "No need to …" is not "No have to …"."""
 
 
+NOT_BEFORE = {"each": " of"}
+"""A swap that breaks before a word: "each of the models" is not "every of the models"."""
+
+
 def _compile(phrase: str) -> re.Pattern:
     guard = f"(?<!{re.escape(NOT_AFTER[phrase])})" if phrase in NOT_AFTER else ""
-    return re.compile(rf"(?<![{_WORD_CHARS}.]){guard}{re.escape(phrase)}(?![{_WORD_CHARS}])", re.IGNORECASE)
+    ahead = f"(?!{re.escape(NOT_BEFORE[phrase])}\\b)" if phrase in NOT_BEFORE else ""
+    return re.compile(rf"(?<![{_WORD_CHARS}.]){guard}{re.escape(phrase)}(?![{_WORD_CHARS}]){ahead}", re.IGNORECASE)
 
 
 _RULES = tuple((_compile(old), new) for old, new in (*SWAPS, *FAMILIES)) + tuple(

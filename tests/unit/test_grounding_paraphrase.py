@@ -99,3 +99,11 @@ def test_no_need_to_is_an_idiom_the_swaps_leave_alone():
     assert close_paraphrase(swapped, SourceShingles([swapped])) == "You have to register the model before serving it."
     for idiom in ("No need to register the model before serving it.", "There is no need to register the model first."):
         assert "have to" not in (close_paraphrase(idiom, SourceShingles([idiom])) or "")
+
+
+def test_each_of_is_not_swapped_into_every_of():
+    source = (  # transformers' README; session 7's end-to-end post said "iterate on every of the models"
+        "The code in the model files is not refactored with additional abstractions on purpose, so that researchers "
+        "can quickly iterate on each of the models without diving into additional abstractions/files."
+    )
+    assert "every of" not in (close_paraphrase(source, SourceShingles([source])) or "")
