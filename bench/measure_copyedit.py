@@ -37,7 +37,7 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from bench.corpus.build_real import build
     from editorial.chain import compose
-    from editorial.chain.calls import CallSite, continues_answers
+    from editorial.chain.calls import CallSite
     from editorial.chain.models import chat_target
     from editorial.grounding.facts import Fact, candidate_sentences
     from editorial.settings import get_settings
@@ -55,8 +55,7 @@ def main() -> None:
     reasons: collections.Counter[str] = collections.Counter()
     started = time.perf_counter()
     for fact in sample:
-        opening = compose.opening_of(fact) if continues_answers(target.model) else ""
-        messages = compose.fact_messages([fact], "Section 2 of 5: Overview", opening)
+        messages = compose.fact_messages([fact], "Section 2 of 5: Overview", target.model)
         reply = compose._generate(
             target,
             messages,
@@ -65,7 +64,6 @@ def main() -> None:
             max_tokens=56,
             topic="Overview",
             facts=[fact],
-            opening=opening,
         )
         sentence = compose._first_sentence(compose._numbered(reply, 1).get(0, ""))
         problem = compose.check_edit(sentence, fact, context) if sentence else "no sentence"

@@ -56,15 +56,28 @@ class CallSite:
         return {"callbacks": [self.ledger], "run_name": stage}
 
 
-def messages_for(system: str | None, user: str, examples: list[tuple[str, str]] | None = None) -> list[BaseMessage]:
-    """A chat prompt: optional system line, few-shot example turns, then the request."""
+def messages_for(
+    system: str | None, user: str, examples: list[tuple[str, str]] | None = None, opening: str = ""
+) -> list[BaseMessage]:
+    """A chat prompt: optional system line, few-shot example turns, then the request.
+
+    ``opening`` begins the answer for the model to continue (a final assistant message; see
+    :func:`continues_answers`).
+    """
     from langchain_core.messages import AIMessage
 
     out: list[BaseMessage] = [SystemMessage(system)] if system else []
     for example_user, example_answer in examples or []:
         out += [HumanMessage(example_user), AIMessage(example_answer)]
     out.append(HumanMessage(user))
+    if opening:
+        out.append(AIMessage(opening))
     return out
+
+
+def opening_of(messages: list[BaseMessage]) -> str:
+    """The answer's beginning a prompt of :func:`messages_for` gives the model ("" when it gives none)."""
+    return messages[-1].text if messages and messages[-1].type == "ai" else ""
 
 
 def limit_kwargs(model: BaseChatModel, max_tokens: int, cancel: threading.Event | None = None) -> dict[str, Any]:
@@ -89,13 +102,17 @@ on 40 sampled real facts the embedded model's first answer passed verification 2
 with 1.0. Loops are stopped by the loop guard and copies by copy blocking instead."""
 
 
+def _is_local(model: BaseChatModel) -> bool:
+    return type(model).__name__ == "LocalChatModel"  # editorial.llm's local models (embedded or transformers)
+
+
 def continues_answers(model: BaseChatModel) -> bool:
     """True for models that continue an answer the prompt has begun (a final assistant message): local ones.
 
     OpenAI-compatible servers differ on a final assistant message (some continue it, most answer after it), so
     remote models are never given one.
     """
-    return type(model).__name__ == "LocalChatModel"
+    return _is_local(model)
 
 
 def fact_edit_kwargs(model: BaseChatModel, texts: list[str]) -> dict[str, Any]:
@@ -104,7 +121,7 @@ def fact_edit_kwargs(model: BaseChatModel, texts: list[str]) -> dict[str, Any]:
     Copy blocking (no 8-word run of ``texts``) and no repetition penalty. Remote servers take no per-token
     constraint of this kind; their copies are caught by the verifier instead.
     """
-    if type(model).__name__ != "LocalChatModel":
+    if not _is_local(model):
         return {}
     return {"repetition_penalty": FACT_EDIT_REPETITION_PENALTY, **({"avoid_copying": texts} if texts else {})}
 

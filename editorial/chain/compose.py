@@ -27,6 +27,7 @@ from editorial.chain.calls import (
     continues_answers,
     fact_edit_kwargs,
     messages_for,
+    opening_of,
     stream_text,
 )
 from editorial.chain.text import count_words
@@ -80,13 +81,13 @@ class ModelYield:
     passed: int = 0
     skipped: int = 0
 
-    def worth_asking_without_probe(self) -> bool:
+    def earns_its_calls(self) -> bool:
         """True while too few sentences were asked for to judge, or enough of them passed."""
         return self.asked < MIN_MODEL_TRIALS or self.passed >= MIN_MODEL_YIELD * self.asked
 
     def worth_asking(self) -> bool:
         """True while the model earns its calls; when it does not, True for one fact in :data:`PROBE_EVERY`."""
-        if self.worth_asking_without_probe():
+        if self.earns_its_calls():
             return True
         if self.skipped + 1 >= PROBE_EVERY:
             self.skipped = 0
@@ -105,7 +106,7 @@ def model_note(first_edits: ModelYield, retries: ModelYield) -> str:
     throttled = [
         f"{name} passed verification {y.passed} time(s) in {y.asked}"
         for name, y in (("its first edits", first_edits), ("its retries", retries))
-        if not y.worth_asking_without_probe()
+        if not y.earns_its_calls()
     ]
     if not throttled:
         return ""
@@ -302,25 +303,19 @@ own (most began like the few-shot example, "Docker builds …", whatever the fac
 words given, 11 with three."""
 
 
-def fact_messages(group: list[Fact], context_line: str, opening: str = "") -> list:
+def fact_messages(group: list[Fact], context_line: str, model: object = None) -> list:
     """The writer's first request for ``group``: the copy-edit instruction, its example, the facts.
 
-    ``opening`` begins the answer (a final assistant message the model continues; local models only).
+    For a local ``model`` asked for one fact, the answer begins with the fact's first :data:`OPENING_WORDS` words.
     """
-    from langchain_core.messages import AIMessage
-
     listed = "\n".join(fact.text for fact in group)
-    messages = messages_for(
+    opening = " ".join(group[0].text.split()[:OPENING_WORDS]) if len(group) == 1 and continues_answers(model) else ""
+    return messages_for(
         prompts.FACTS_SYSTEM,
         prompts.FACTS_USER.format(context=context_line, facts=listed),
         [(prompts.FACTS_EXAMPLE_USER, prompts.FACTS_EXAMPLE_ANSWER)],
+        opening,
     )
-    return [*messages, AIMessage(opening)] if opening else messages
-
-
-def opening_of(fact: Fact) -> str:
-    """The first :data:`OPENING_WORDS` words of ``fact`` (the beginning a local model's edit is given)."""
-    return " ".join(fact.text.split()[:OPENING_WORDS])
 
 
 def _generate(
@@ -332,7 +327,6 @@ def _generate(
     max_tokens: int,
     topic: str,
     facts: list[Fact] = (),
-    opening: str = "",
 ) -> str:
     guard = LoopGuard()
     # the example answer too: with nothing of its own to say, a small model repeats the few-shot example
@@ -347,7 +341,7 @@ def _generate(
         should_stop=guard.feed,
         **fact_edit_kwargs(target.model, sources),
     )
-    reply = opening + reply
+    reply = opening_of(messages) + reply  # a begun answer: the model wrote the rest
     return cut_loop(strip_debris(reply, topic)) if guard.looped else strip_debris(reply, topic)
 
 
@@ -379,17 +373,15 @@ def compose_section(
             break
         group = facts[start : start + GROUP_SIZE]
         asked = context.first_edits.worth_asking()
-        opening = opening_of(group[0]) if len(group) == 1 and continues_answers(target.model) else ""
         reply = (
             _generate(
                 target,
-                fact_messages(group, context_line, opening),
+                fact_messages(group, context_line, target.model),
                 stage=stage,
                 site=site,
                 max_tokens=TOKENS_PER_FACT * len(group) + 8,
                 topic=topic,
                 facts=group,
-                opening=opening,
             )
             if asked
             else ""

@@ -3,7 +3,7 @@
 The writer asks a model to copy-edit one source sentence (a fact). Lexical and embedding support by the passage
 let fluent distortions through, so an edit is also compared with its fact word by word: no new content word
 (:func:`added_words`), the content words in their order (:func:`moved_word`), every qualifier and code span kept,
-most content words kept (:func:`dropped_meaning`), and the prepositions between kept words unchanged
+every content word kept (:func:`dropped_meaning`), and the prepositions between kept words unchanged
 (:func:`changed_link`). The rules' own equivalents (:mod:`editorial.grounding.paraphrase`) are allowed everywhere.
 """
 
@@ -36,7 +36,7 @@ def added_words(sentence: str, fact: str) -> list[str]:
 
 
 _KEPT_CLASSES: dict[str, str] = {
-    **{w: "not" for w in ("not", "n't", "no", "never", "none", "nor", "neither", "without", "unless", "except")},
+    **{w: "not" for w in ("not", "no", "never", "none", "nor", "neither", "without", "unless", "except")},
     **{w: w for w in ("only", "if", "all", "any", "some", "more", "most", "less", "least", "fewer", "few", "longer")},
     **{w: w for w in ("always", "sometimes", "rarely", "may", "might", "must", "should", "could", "would", "will")},
     **{w: "every" for w in ("each", "every")},
@@ -69,7 +69,7 @@ def dropped_meaning(sentence: str, fact: str) -> str:
     Read on the 135M model's edits that passed every other check: "`[tool.alembic]`" became "`[alembic]`", "one or
     more identifiers" became "one identifier", "If the attribute has been accessed, …" lost its "If". So a sentence
     keeps every qualifier of its fact (negations, quantifiers, modals, conditions), writes code only as the fact
-    does, and keeps most of its content words.
+    does, and keeps its content words (:data:`MIN_KEPT_CONTENT`).
     """
     codes = set(re.findall(r"`[^`]+`", fact))
     for code in re.findall(r"`[^`]+`", sentence):

@@ -54,6 +54,12 @@ def compose(responder, facts=FACTS, budget=60, context=None):
     return draft, model
 
 
+def lone_fact(text: str) -> tuple[Fact, WritingContext]:
+    """``text`` as a fact that is its own passage, and a writing context over it."""
+    fact = Fact(text, 1, text)
+    return fact, WritingContext.build([fact.text])
+
+
 def numbered(lines: list[str]) -> str:
     return "\n".join(f"{i + 1}. {line}" for i, line in enumerate(lines))
 
@@ -172,8 +178,7 @@ def test_an_edit_that_moves_the_facts_words_around_is_refused():
 
 def test_an_edit_that_repeats_itself_is_refused():
     text = "A short-lived token obtained via OIDC is used when the resource is set."
-    fact = Fact(text, 1, text)
-    context = WritingContext.build([fact.text])
+    fact, context = lone_fact(text)
     looped = "A short-lived token obtained via OIDC is set to a short-lived token, which is a short-lived token."
     assert check_sentence(looped, fact, context).startswith("repeats itself")
 
@@ -355,8 +360,7 @@ def test_a_model_whose_sentences_pass_is_asked_for_every_fact():
 
 def test_a_rules_equivalent_counts_only_where_it_replaced_its_word():
     text = "The returning collection contains identical data to the current collection."
-    fact = Fact(text, 1, text)
-    context = WritingContext.build([fact.text])
+    fact, context = lone_fact(text)
     added = "The returning collection contains identical data, including the current collection."
     assert check_sentence(added, fact, context).startswith("adds words its fact does not have: including")
     assert check_sentence("The returning collection includes identical data.", fact, context) == ""
