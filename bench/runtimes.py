@@ -85,12 +85,12 @@ class OrtBare(Runner):
     def __init__(self, settings, threads, tokenizer, variant):
         import onnxruntime_genai as og
 
-        from editorial.llm.ort_worker import thread_options
+        from editorial.llm.ort_worker import session_options
 
         self.og = og
         self.model_path = ensure_ort_model(settings, variant)
         config = og.Config(str(self.model_path))
-        config.overlay(thread_options(threads))
+        config.overlay(session_options(threads, spin=True))
         self.model = og.Model(config)
 
     def stream(self, ids, tokens, messages):
@@ -110,12 +110,12 @@ class OrtBare(Runner):
 class AppOrt(Runner):
     """The app's own streaming path: LocalChatModel over the ONNX worker process."""
 
-    def __init__(self, settings, threads, tokenizer, variant="int8"):
+    def __init__(self, settings, threads, tokenizer, variant="int8", spin="auto"):
         from editorial.llm.local_backends import _wrap, load_ort_model
         from editorial.llm.spec import ModelSpec
 
         self.model_path = ensure_ort_model(settings, variant)
-        loaded = load_ort_model(self.model_path, ensure_embedded_checkpoint(settings), threads)
+        loaded = load_ort_model(self.model_path, ensure_embedded_checkpoint(settings), threads, spin)
         self.engine = loaded.engine
         self.chat = _wrap(settings, ModelSpec("embedded", "embedded"), loaded)
 
@@ -260,6 +260,12 @@ RUNNERS: dict[str, Spec] = {
     "app-ort-int8": Spec(lambda s, t, tok: AppOrt(s, t, tok, "int8"), "ort", "app ort int8", thread_variants=True),
     "app-ort-int4": Spec(lambda s, t, tok: AppOrt(s, t, tok, "int4"), "ort", "app ort int4", thread_variants=True),
     "app-ort-q4_1": Spec(lambda s, t, tok: AppOrt(s, t, tok, "q4_1"), "ort", "app ort q4_1", thread_variants=True),
+    "app-ort-q4_1-spin": Spec(
+        lambda s, t, tok: AppOrt(s, t, tok, "q4_1", spin="on"),
+        "ort",
+        "app ort q4_1 always spinning",
+        thread_variants=True,
+    ),
     "openvino-gguf": Spec(OpenVino, "openvino", "openvino gguf"),
     "ct2-int8": Spec(CTranslate2, "ct2", "ct2 int8"),
     "llama.cpp": Spec(LlamaCpp, "llama.cpp", "llama.cpp", thread_variants=True),

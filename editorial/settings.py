@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     torch_dtype: Literal["float32", "bfloat16"] = "bfloat16"
     torch_threads: int = Field(default=0, description="Threads for torch; 0 means one per core.")
     llm_threads: int = Field(default=0, description="Threads for the embedded ONNX runtime; 0 means one per core.")
+    llm_spin: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Spin-waiting of the embedded ONNX runtime's threads: auto (off while other processes are busy), "
+        "on or off.",
+    )
     llm_embedded_runtime: Literal["transformers", "onnx"] = Field(
         default="onnx",
         description="Runtime of the embedded model: onnx (ONNX Runtime GenAI, the default) or transformers (torch).",

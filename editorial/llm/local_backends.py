@@ -33,15 +33,15 @@ log = logging.getLogger(__name__)
 EMBEDDED_DISPLAY_NAME = f"{EMBEDDED_MODEL_NAME.split('/')[-1]} (embedded)"
 TRANSFORMERS_EMBEDDED_NAME = f"{EMBEDDED_MODEL_NAME.split('/')[-1]} (transformers)"
 
-_ort_models: dict[tuple[str, int], LoadedModel] = {}
+_ort_models: dict[tuple[str, int, str], LoadedModel] = {}
 _ort_lock = threading.Lock()
 
 
-def load_ort_model(folder: Path, checkpoint: Path, threads: int) -> LoadedModel:
+def load_ort_model(folder: Path, checkpoint: Path, threads: int, spin: str = "auto") -> LoadedModel:
     """The ONNX model in ``folder`` (its process started) with the checkpoint's tokenizer, once per process."""
     from transformers import AutoTokenizer
 
-    key = (str(folder), threads)
+    key = (str(folder), threads, spin)
     with _ort_lock:
         if key in _ort_models:
             return _ort_models[key]
@@ -50,7 +50,7 @@ def load_ort_model(folder: Path, checkpoint: Path, threads: int) -> LoadedModel:
             tokenizer = AutoTokenizer.from_pretrained(str(checkpoint), local_files_only=True)
         except Exception as exc:
             raise ModelUnavailable(f"The embedded tokenizer could not be loaded from {checkpoint}: {exc}") from exc
-        engine = get_engine(str(folder), threads)
+        engine = get_engine(str(folder), threads, spin)
         config = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))
         eos = config["model"].get("eos_token_id")
         ends = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
@@ -103,7 +103,8 @@ def build_embedded(settings: Settings, spec: ModelSpec) -> LocalChatModel:
     if uses_onnx(settings):
         try:
             folder = ensure_ort_model(settings, settings.llm_onnx_variant)
-            return _wrap(settings, spec, load_ort_model(folder, checkpoint, ort_thread_count(settings.llm_threads)))
+            threads = ort_thread_count(settings.llm_threads)
+            return _wrap(settings, spec, load_ort_model(folder, checkpoint, threads, settings.llm_spin))
         except ModelUnavailable as exc:
             log.warning("Embedded ONNX runtime unavailable, using transformers instead: %s", exc)
     return _chat_model(settings, spec, str(checkpoint), offline=True)

@@ -42,6 +42,7 @@ class Job:
     future: Future = field(default_factory=Future)
     ids: list[int] = field(default_factory=list)
     cached: int = 0
+    spin: bool | None = None
     was_cancelled: bool = False
     cancel_sent: bool = False
 
@@ -49,9 +50,11 @@ class Job:
 class OrtEngine:
     """A long-lived ONNX Runtime GenAI child process for one converted model folder."""
 
-    def __init__(self, folder: str, threads: int) -> None:
+    def __init__(self, folder: str, threads: int, spin: str = "auto") -> None:
         self.folder = folder
         self.threads = threads
+        self.spin = spin
+        self.spinning: bool | None = None  # what the child's last job ran with
         self.load_seconds = 0.0
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -67,7 +70,7 @@ class OrtEngine:
 
     def _start(self) -> None:
         started = time.perf_counter()
-        command = [sys.executable, "-m", "editorial.llm.ort_worker", self.folder, str(self.threads)]
+        command = [sys.executable, "-m", "editorial.llm.ort_worker", self.folder, str(self.threads), self.spin]
         root = str(Path(__file__).resolve().parents[2])  # the folder holding the editorial package, whatever the cwd
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
@@ -171,6 +174,12 @@ class OrtEngine:
                     job.future.set_exception(ModelUnavailable(f"The embedded model failed: {message['error']}"))
                 else:
                     job.cached = int(message.get("cached") or 0)
+                    job.spin = message.get("spin")
+                    if job.spin is not None and job.spin != self.spinning:
+                        log.info(
+                            "ONNX Runtime threads now %s", "spin-wait" if job.spin else "sleep (the machine is busy)"
+                        )
+                        self.spinning = job.spin
                     job.was_cancelled = bool(message.get("cancelled"))
                     job.future.set_result(job.ids)
         code = process.wait()
@@ -204,17 +213,17 @@ def _read_ready(process: subprocess.Popen) -> dict:
     return box[0] if box else {"ready": False, "error": f"no answer in {READY_TIMEOUT_S:.0f} s"}
 
 
-_engines: dict[tuple[str, int], OrtEngine] = {}
+_engines: dict[tuple[str, int, str], OrtEngine] = {}
 _engines_lock = threading.Lock()
 
 
-def get_engine(folder: str, threads: int) -> OrtEngine:
-    """The process-wide engine for ``folder`` with ``threads`` threads, started on first use."""
-    key = (folder, threads)
+def get_engine(folder: str, threads: int, spin: str = "auto") -> OrtEngine:
+    """The process-wide engine for ``folder`` with ``threads`` threads and spin mode ``spin``, started on first use."""
+    key = (folder, threads, spin)
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            engine = _engines[key] = OrtEngine(folder, threads)
+            engine = _engines[key] = OrtEngine(folder, threads, spin)
         return engine
 
 
@@ -230,8 +239,8 @@ def close_engines() -> None:
 def ort_thread_count(configured: int = 0) -> int:
     """Threads for the ONNX runtime: ``configured`` if positive, else one per core this process may use.
 
-    ONNX Runtime GenAI's config has no switch for spin-waiting: on a busy 2-core machine bench/bench_runtimes.py
-    measured 1 thread faster than 2, so set ``EDITORIAL_LLM_THREADS=1`` there (README, "Threads").
+    On a busy machine the threads stop spin-waiting by themselves (``EDITORIAL_LLM_SPIN=auto``,
+    :mod:`editorial.llm.cpu_load`), which keeps two threads faster than one there too (README, "Threads").
     """
     if configured > 0:
         return configured

@@ -1,4 +1,4 @@
-"""The ONNX Runtime GenAI generation process: ``python -m editorial.llm.ort_worker FOLDER THREADS``.
+"""The ONNX Runtime GenAI generation process: ``python -m editorial.llm.ort_worker FOLDER THREADS [SPIN]``.
 
 ONNX Runtime GenAI holds the Python GIL while it computes (FACTS.md), so inside Streamlit it runs in a process of
 its own and the UI keeps its interpreter. The parent (:mod:`editorial.llm.ort_engine`) tokenizes, sends prompt
@@ -11,8 +11,13 @@ Protocol: one JSON object per line. Parent → worker::
     {"op": "cancel", "id": 7}
 
 Worker → parent: ``{"ready": true, ...}`` once, then per job ``{"id": 7, "tokens": [...]}`` lines and a final
-``{"id": 7, "done": true, "cached": N, "cancelled": false}`` (or ``"error": "..."``). The worker exits when its
-standard input closes (the parent went away).
+``{"id": 7, "done": true, "cached": N, "cancelled": false, "spin": true}`` (or ``"error": "..."``). The worker
+exits when its standard input closes (the parent went away).
+
+Spin-waiting: ``SPIN`` is ``auto`` (default), ``on`` or ``off``. With ``auto`` the worker measures how many cores
+other processes used while it generated (:mod:`editorial.llm.cpu_load`) and runs the next job on a session whose
+threads sleep instead of spinning while the machine is busy (a second session, loaded the first time it is needed;
+switching starts a new KV cache). ``spin`` in the ``done`` line says which one ran the job.
 
 Prefix cache: one generator is kept between jobs; a new prompt rewinds its KV cache to the longest prefix it
 shares with the previous prompt and feeds only the rest, so calls that share a system prompt and plan skip most
@@ -34,29 +39,35 @@ import time
 
 import numpy as np
 
+from editorial.llm.cpu_load import CpuMeter, SpinPolicy
+
 DEFAULT_MAX_LENGTH = 4096
 """KV-cache length of the kept generator (a longer request gets a generator of its own)."""
 BLOCK = 64
 """Prompt tokens fed per step; cached prefixes are reused in whole blocks (same pieces, same numbers)."""
 
 
-def thread_options(threads: int) -> str:
-    """The ``genai_config`` overlay that sets the session's thread count (its JSON has no spin-wait switch)."""
-    session = {"intra_op_num_threads": threads, "inter_op_num_threads": 1}
+def session_options(threads: int, spin: bool) -> str:
+    """The ``genai_config`` overlay: the session's thread count (0: ONNX Runtime's default) and spin-waiting."""
+    session: dict = {"inter_op_num_threads": 1, "session.intra_op.allow_spinning": "1" if spin else "0"}
+    if threads > 0:
+        session["intra_op_num_threads"] = threads
     return json.dumps({"model": {"decoder": {"session_options": session}}})
 
 
 class Generation:
     """Runs jobs on one ONNX Runtime GenAI model, reusing the KV cache of the previous job's prompt."""
 
-    def __init__(self, folder: str, threads: int) -> None:
+    def __init__(self, folder: str, threads: int, spin: str = "auto") -> None:
         import onnxruntime_genai as og
 
         self.og = og
-        config = og.Config(folder)
-        if threads > 0:
-            config.overlay(thread_options(threads))
-        self.model = og.Model(config)
+        self.folder, self.threads = folder, threads
+        self.policy = SpinPolicy(spin)
+        self.meter = CpuMeter()
+        self._models: dict[bool, object] = {}
+        self.spinning = self.policy.spin()
+        self.model = self._model(self.spinning)
         with open(os.path.join(folder, "genai_config.json"), encoding="utf-8") as handle:
             genai = json.load(handle)
         self.context_length = int(genai["model"].get("context_length") or DEFAULT_MAX_LENGTH)
@@ -67,6 +78,26 @@ class Generation:
         self.signature: tuple | None = None
         self.cached: list[int] = []  # the token ids whose keys and values the kept generator holds
         self._word_starts = None  # built on the first job that asks for copy blocking
+
+    def _model(self, spin: bool):
+        """The session whose threads spin (or sleep), loaded on first use."""
+        if spin not in self._models:
+            config = self.og.Config(self.folder)
+            config.overlay(session_options(self.threads, spin))
+            self._models[spin] = self.og.Model(config)
+        return self._models[spin]
+
+    def _use(self, spin: bool) -> None:
+        """Run the next jobs on the spinning or the sleeping session (a new KV cache: the old one is the other's)."""
+        started = time.perf_counter()
+        self.model = self._model(spin)
+        self.generator, self.signature, self.cached, self.spinning = None, None, [], spin
+        print(
+            f"spin-waiting {'on' if spin else 'off'}: other processes used {self.policy.load:.2f} cores "
+            f"({time.perf_counter() - started:.2f} s to switch)",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def _new_generator(self, signature: tuple, max_length: int):
         temperature, top_p, repetition_penalty = signature
@@ -92,6 +123,9 @@ class Generation:
         needed = min(self.context_length, len(ids) + max_new + 1)
         if len(ids) >= self.context_length:
             raise ValueError(f"the prompt has {len(ids)} tokens; the model reads at most {self.context_length}")
+        if self.policy.spin() != self.spinning:
+            self._use(self.policy.spin())
+        measuring = self.meter.sample()
         generator, common = self._generator_for(ids, signature, needed)
         for start in range(common, len(ids), BLOCK):  # common is a multiple of BLOCK: the same pieces every time
             generator.append_tokens(ids[start : start + BLOCK])
@@ -117,7 +151,9 @@ class Generation:
                 break
         if generator is self.generator:
             self.cached = ids  # only prompt blocks are reused: generated tokens were fed one at a time
-        send({"id": job["id"], "done": True, "cached": common, "cancelled": was_cancelled})
+        self.policy.observe(self.meter.others_since(measuring))
+        done = {"id": job["id"], "done": True, "cached": common, "cancelled": was_cancelled, "spin": self.spinning}
+        send(done)
 
     def _generator_for(self, ids: list[int], signature: tuple, needed: int):
         """The kept generator rewound to the longest shared prefix, or a new one; and that prefix's length."""
@@ -161,6 +197,7 @@ class Generation:
 def main(argv: list[str]) -> int:
     """Load the model, then serve jobs from standard input until it closes."""
     folder, threads = argv[0], int(argv[1]) if len(argv) > 1 else 0
+    spin = argv[2] if len(argv) > 2 else "auto"
     out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)  # native libraries that print go to stderr, never into the protocol
     lock = threading.Lock()
@@ -172,7 +209,7 @@ def main(argv: list[str]) -> int:
 
     started = time.perf_counter()
     try:
-        generation = Generation(folder, threads)
+        generation = Generation(folder, threads, spin)
     except Exception as exc:  # reported as one line to the parent, which raises ModelUnavailable
         send({"ready": False, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"})
         return 1

@@ -214,3 +214,45 @@ def test_an_opened_answer_is_continued_and_copy_blocking_counts_its_words(
     shingles = SourceShingles([COPY_SOURCE])
     assert shingles.longest_run(free) >= 8, f"the model did not continue the copy, so this proves nothing: {free!r}"
     assert shingles.longest_run(blocked) == 0, f"the opening plus the answer copied 8 words: {blocked!r}"
+
+
+def _burners(count: int) -> list:
+    """Busy-looping processes: another tenant of a shared machine."""
+    import subprocess
+    import sys
+
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+
+
+def test_on_a_busy_machine_the_runtime_stops_spin_waiting_and_answers_the_same(embedded_chat_model: LocalChatModel):
+    """Spinning threads fight other processes for the cores (README, "Threads"): auto mode notices and sleeps."""
+    import queue
+
+    from editorial.llm.ort_engine import OrtEngine
+
+    loaded = embedded_chat_model.loaded
+    ids = list(loaded.tokenizer(QUESTION)["input_ids"])
+    options = {"max_new_tokens": 48, "min_new_tokens": 48, "temperature": 0.0, "repetition_penalty": 1.0}
+    engine = OrtEngine(loaded.source, 2, "auto")
+    burners: list = []
+    try:
+
+        def generate() -> tuple[list[int], bool]:
+            job = engine.submit(ids, options, queue.SimpleQueue(), lambda: False)
+            return job.future.result(timeout=120 * SCALE), job.spin
+
+        quiet_ids, _ = generate()
+        burners = _burners(2)
+        modes = []
+        for _ in range(30):  # each job measures the competition; the average crosses the threshold in a few
+            busy_ids, spin = generate()
+            modes.append(spin)
+            if not spin:
+                break
+        assert modes[-1] is False, f"two busy-looping processes never made the threads sleep: {modes}"
+        assert busy_ids == quiet_ids  # sleeping threads compute the same numbers, only the waiting differs
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+        engine.close()

@@ -141,7 +141,7 @@ def test_q4_1_greedy_output_stays_with_fp32_at_least_as_long_as_int8_and_int4(fo
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from editorial.llm.ort_worker import thread_options
+    from editorial.llm.ort_worker import session_options
 
     checkpoint = ensure_embedded_checkpoint(embedded_llm_settings)
     tokenizer = AutoTokenizer.from_pretrained(str(checkpoint), local_files_only=True)
@@ -168,7 +168,7 @@ def test_q4_1_greedy_output_stays_with_fp32_at_least_as_long_as_int8_and_int4(fo
     matches = {}
     for variant, folder in folders.items():
         config = og.Config(str(folder))
-        config.overlay(thread_options(1))
+        config.overlay(session_options(1, spin=True))
         ort_model = og.Model(config)
         counts = []
         for ids, reference in zip(prompts, references, strict=True):

@@ -11,7 +11,7 @@ import pytest
 from editorial.errors import ModelUnavailable
 from editorial.llm import ort_convert
 from editorial.llm.ort_engine import ort_thread_count
-from editorial.llm.ort_worker import thread_options
+from editorial.llm.ort_worker import session_options
 from editorial.settings import Settings
 
 
@@ -90,9 +90,13 @@ def test_unknown_variant_and_missing_runtime_fail_with_one_line(fake: FakeBuild,
 def test_thread_settings():
     assert ort_thread_count(3) == 3
     assert ort_thread_count(0) >= 1
-    options = json.loads(thread_options(2))["model"]["decoder"]["session_options"]
+    options = json.loads(session_options(2, spin=True))["model"]["decoder"]["session_options"]
     assert options["intra_op_num_threads"] == 2
     assert options["inter_op_num_threads"] == 1
+    assert options["session.intra_op.allow_spinning"] == "1"
+    sleeping = json.loads(session_options(0, spin=False))["model"]["decoder"]["session_options"]
+    assert sleeping["session.intra_op.allow_spinning"] == "0"
+    assert "intra_op_num_threads" not in sleeping  # 0: ONNX Runtime picks
 
 
 @pytest.mark.parametrize("variant", ["int4", "q4_1"])
