@@ -28,6 +28,13 @@ MIN_SAMPLE_S = 0.05
 """Shorter generations are not measured (a clock tick is 10 ms)."""
 
 
+def usable_cores() -> int:
+    """Cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)  # pragma: no cover - not Linux
+
+
 def _read_proc_stat() -> str:
     with open("/proc/stat", encoding="ascii") as handle:
         return handle.read()
@@ -97,12 +104,17 @@ class CpuMeter:
 
 
 class SpinPolicy:
-    """Spin (``on``), sleep (``off``) or decide from measured competition (``auto``, the default)."""
+    """Spin (``on``), sleep (``off``) or decide from measured competition (``auto``, the default).
 
-    def __init__(self, mode: str = "auto") -> None:
+    ``spare_cores``: cores the runtime's threads leave free (8 cores, 2 threads: 6); other processes compete only
+    for what they use beyond those.
+    """
+
+    def __init__(self, mode: str = "auto", spare_cores: float = 0.0) -> None:
         if mode not in SPIN_MODES:
             raise ValueError(f"spin mode must be one of {', '.join(SPIN_MODES)}, not {mode!r}")
         self.mode = mode
+        self.spare_cores = max(0.0, spare_cores)
         self.load = 0.0
         self.busy = mode == "off"
 
@@ -115,7 +127,8 @@ class SpinPolicy:
         if self.mode != "auto" or measured is None:
             return
         others, seconds = measured
-        self.load += min(1.0, seconds / WINDOW_S) * (others - self.load)
+        competing = max(0.0, others - self.spare_cores)
+        self.load += min(1.0, seconds / WINDOW_S) * (competing - self.load)
         if self.busy and self.load < BUSY_LEAVE:
             self.busy = False
         elif not self.busy and self.load > BUSY_ENTER:

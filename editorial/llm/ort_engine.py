@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from editorial.errors import ModelUnavailable
+from editorial.llm.cpu_load import usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -240,11 +241,7 @@ def ort_thread_count(configured: int = 0) -> int:
     """Threads for the ONNX runtime: ``configured`` if positive, else one per core this process may use.
 
     On a busy machine the threads stop spin-waiting by themselves (``EDITORIAL_LLM_SPIN=auto``,
-    :mod:`editorial.llm.cpu_load`), which keeps two threads faster than one there too (README, "Threads").
+    :mod:`editorial.llm.cpu_load`); on one that is busy all the time one thread can still be faster (README,
+    "Threads").
     """
-    if configured > 0:
-        return configured
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    return configured if configured > 0 else usable_cores()

@@ -39,7 +39,7 @@ import time
 
 import numpy as np
 
-from editorial.llm.cpu_load import CpuMeter, SpinPolicy
+from editorial.llm.cpu_load import CpuMeter, SpinPolicy, usable_cores
 
 DEFAULT_MAX_LENGTH = 4096
 """KV-cache length of the kept generator (a longer request gets a generator of its own)."""
@@ -63,7 +63,8 @@ class Generation:
 
         self.og = og
         self.folder, self.threads = folder, threads
-        self.policy = SpinPolicy(spin)
+        cores = usable_cores()
+        self.policy = SpinPolicy(spin, spare_cores=cores - (threads if threads > 0 else cores))
         self.meter = CpuMeter()
         self._models: dict[bool, object] = {}
         self.spinning = self.policy.spin()

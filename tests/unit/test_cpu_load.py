@@ -99,3 +99,11 @@ def test_fixed_modes_ignore_measurements(mode, spins):
 def test_an_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="auto, on, off"):
         SpinPolicy("sometimes")
+
+
+def test_only_use_beyond_the_cores_left_free_counts_as_competition():
+    policy = SpinPolicy("auto", spare_cores=6)  # 8 cores, 2 threads
+    policy.observe((5.0, 2.0))
+    assert policy.spin()
+    policy.observe((7.0, 2.0))
+    assert not policy.spin()
