@@ -50,26 +50,31 @@ _KEPT_CLASSES: dict[str, str] = {
 """Words that limit or qualify a claim, by class of equivalents: a light edit may not drop one ("one or more
 identifiers" is not "one identifier"; a fragment the session "no longer holds" is not any fragment). Forms of "be"
 too: "recency is approximate under load" lost its predicate as "recency under load"."""
+_MAY_ADD = frozenset({"be"})
+"""Qualifier classes an edit may add: a fragment's fact ("Fast and simple.") becomes a sentence with "is". Any
+other added qualifier makes another claim: "supports Windows" is not "only supports Windows", nor "always"."""
 MIN_KEPT_CONTENT = 1.0
 """Share of its fact's content words a model's sentence keeps (rule equivalents and fillers count). All of them:
 with 0.75, "Surrogate integer primary keys are of course still the norm, but …" passed as "… are of course again,
 but …", and "a single column or a single row" as "a single column or a row"; a light edit changes small words."""
 
 
-def _qualifiers(text: str) -> list[str]:
+def _qualifiers(text: str, *, added: bool = False) -> list[str]:
+    """The qualifier classes in ``text``; with ``added``, those a sentence may not add (not a form of "be")."""
     text = re.sub(r"\bcan(?:'|’)?t\b|\bcannot\b", "can not", text.lower())
     text = re.sub(r"n(?:'|’)t\b", " not", text)
     text = re.sub(r"(?:'|’)ll\b", " will", text)
-    return [_KEPT_CLASSES[w] for w in re.findall(r"[a-z]+", text) if w in _KEPT_CLASSES]
+    found = [_KEPT_CLASSES[w] for w in re.findall(r"[a-z]+", text) if w in _KEPT_CLASSES]
+    return [q for q in found if q not in _MAY_ADD] if added else found
 
 
 def dropped_meaning(sentence: str, fact: str) -> str:
-    """What of its fact's meaning a model's ``sentence`` dropped ("" when nothing that matters).
+    """What of its fact's meaning a model's ``sentence`` dropped or changed ("" when nothing that matters).
 
     Read on the 135M model's edits that passed every other check: "`[tool.alembic]`" became "`[alembic]`", "one or
     more identifiers" became "one identifier", "If the attribute has been accessed, …" lost its "If". So a sentence
-    keeps every qualifier of its fact (negations, quantifiers, modals, conditions), writes code only as the fact
-    does, and keeps its content words (:data:`MIN_KEPT_CONTENT`).
+    keeps every qualifier of its fact (negations, quantifiers, modals, conditions) and adds none but a form of
+    "be", writes code only as the fact does, and keeps its content words (:data:`MIN_KEPT_CONTENT`).
     """
     codes = set(re.findall(r"`[^`]+`", fact))
     for code in re.findall(r"`[^`]+`", sentence):
@@ -78,6 +83,9 @@ def dropped_meaning(sentence: str, fact: str) -> str:
     missing = Counter(_qualifiers(fact)) - Counter(_qualifiers(sentence))
     if missing:
         return "drops " + ", ".join(sorted(missing))
+    added = Counter(_qualifiers(sentence, added=True)) - Counter(_qualifiers(fact, added=True))
+    if added:
+        return "adds " + ", ".join(sorted(added))
     changed = changed_link(sentence, fact)
     if changed:
         return f"changes {changed}"

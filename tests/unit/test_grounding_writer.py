@@ -394,6 +394,19 @@ def test_emoji_are_not_words_of_a_fact():
     ]
 
 
+def test_a_model_edit_adds_no_qualifier_but_a_form_of_be():
+    fact = "Accelerate supports training on multiple GPUs with DeepSpeed."
+    for distorted in (
+        "Accelerate only supports training on multiple GPUs with DeepSpeed.",
+        "Accelerate always supports training on multiple GPUs with DeepSpeed.",
+        "Accelerate supports training on all multiple GPUs with DeepSpeed.",
+        "Accelerate may support training on multiple GPUs with DeepSpeed.",
+    ):
+        assert dropped_meaning(distorted, fact).startswith("adds "), distorted
+    assert dropped_meaning("Accelerate is supporting training on multiple GPUs with DeepSpeed.", fact) == ""
+    assert dropped_meaning("Accelerate also supports training on several GPUs with DeepSpeed.", fact) == ""  # filler
+
+
 def test_a_model_edit_keeps_every_content_word_and_adds_no_relative_clause():
     fact = "The divergence guard still runs first, so the resave of a mutated tokenizer is still rejected."
     assert dropped_meaning("The divergence guard runs first, so the resave of a tokenizer is still rejected.", fact)
