@@ -59,13 +59,12 @@ with 0.75, "Surrogate integer primary keys are of course still the norm, but …
 but …", and "a single column or a single row" as "a single column or a row"; a light edit changes small words."""
 
 
-def _qualifiers(text: str, *, added: bool = False) -> list[str]:
-    """The qualifier classes in ``text``; with ``added``, those a sentence may not add (not a form of "be")."""
+def _qualifiers(text: str) -> Counter[str]:
+    """The qualifier classes in ``text``, counted."""
     text = re.sub(r"\bcan(?:'|’)?t\b|\bcannot\b", "can not", text.lower())
     text = re.sub(r"n(?:'|’)t\b", " not", text)
     text = re.sub(r"(?:'|’)ll\b", " will", text)
-    found = [_KEPT_CLASSES[w] for w in re.findall(r"[a-z]+", text) if w in _KEPT_CLASSES]
-    return [q for q in found if q not in _MAY_ADD] if added else found
+    return Counter(_KEPT_CLASSES[w] for w in re.findall(r"[a-z]+", text) if w in _KEPT_CLASSES)
 
 
 def dropped_meaning(sentence: str, fact: str) -> str:
@@ -80,10 +79,11 @@ def dropped_meaning(sentence: str, fact: str) -> str:
     for code in re.findall(r"`[^`]+`", sentence):
         if code not in codes:
             return f"changes code: {code}"
-    missing = Counter(_qualifiers(fact)) - Counter(_qualifiers(sentence))
+    in_fact, in_sentence = _qualifiers(fact), _qualifiers(sentence)
+    missing = in_fact - in_sentence
     if missing:
         return "drops " + ", ".join(sorted(missing))
-    added = Counter(_qualifiers(sentence, added=True)) - Counter(_qualifiers(fact, added=True))
+    added = [q for q in in_sentence - in_fact if q not in _MAY_ADD]
     if added:
         return "adds " + ", ".join(sorted(added))
     changed = changed_link(sentence, fact)

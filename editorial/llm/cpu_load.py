@@ -28,11 +28,15 @@ MIN_SAMPLE_S = 0.05
 """Shorter generations are not measured (a clock tick is 10 ms)."""
 
 
+def usable_cpus() -> set[int] | None:
+    """The cores this process may run on (None where the platform does not say)."""
+    return set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+
+
 def usable_cores() -> int:
-    """Cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)  # pragma: no cover - not Linux
+    """How many cores this process may run on."""
+    cpus = usable_cpus()
+    return max(1, len(cpus) if cpus is not None else os.cpu_count() or 1)
 
 
 def _read_proc_stat() -> str:
@@ -81,9 +85,7 @@ class CpuMeter:
         cpus: set[int] | None = None,
     ) -> None:
         self._read_stat, self._own_seconds, self._clock = read_stat, own_seconds, clock
-        if cpus is None and hasattr(os, "sched_getaffinity"):
-            cpus = set(os.sched_getaffinity(0))
-        self._cpus = cpus
+        self._cpus = cpus if cpus is not None else usable_cpus()
 
     def sample(self) -> Sample | None:
         """A reading now, or None when the machine's counters are not available (not Linux)."""
@@ -95,8 +97,10 @@ class CpuMeter:
 
     def others_since(self, start: Sample | None) -> tuple[float, float] | None:
         """``(cores used by other processes, seconds)`` since ``start``; None if unmeasurable or too short."""
+        if start is None:
+            return None
         end = self.sample()
-        if start is None or end is None or end.wall - start.wall < MIN_SAMPLE_S:
+        if end is None or end.wall - start.wall < MIN_SAMPLE_S:
             return None
         seconds = end.wall - start.wall
         others = (end.machine - start.machine) - (end.own - start.own)

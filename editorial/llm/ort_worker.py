@@ -124,9 +124,9 @@ class Generation:
         needed = min(self.context_length, len(ids) + max_new + 1)
         if len(ids) >= self.context_length:
             raise ValueError(f"the prompt has {len(ids)} tokens; the model reads at most {self.context_length}")
-        if self.policy.spin() != self.spinning:
-            self._use(self.policy.spin())
-        measuring = self.meter.sample()
+        if (wanted := self.policy.spin()) != self.spinning:
+            self._use(wanted)
+        measuring = self.meter.sample() if self.policy.mode == "auto" else None  # only auto reads the machine
         generator, common = self._generator_for(ids, signature, needed)
         for start in range(common, len(ids), BLOCK):  # common is a multiple of BLOCK: the same pieces every time
             generator.append_tokens(ids[start : start + BLOCK])
